@@ -32,9 +32,7 @@ class LocalStorage:
             return [prefix]
         if not base.is_dir():
             return []
-        return sorted(
-            p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file()
-        )
+        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
 
     def read_bytes(self, path: str) -> bytes:
         return self._path(path).read_bytes()

@@ -67,7 +67,7 @@ class ContractSet(Mapping[str, Contract]):
         matches = []
         for name, contract in self.contracts.items():
             pattern_parts = PurePosixPath(contract.source.path_pattern).parts
-            tail = "/".join(parts[-len(pattern_parts):])
+            tail = "/".join(parts[-len(pattern_parts) :])
             if len(parts) >= len(pattern_parts) and fnmatch.fnmatchcase(
                 tail, contract.source.path_pattern
             ):
@@ -142,4 +142,3 @@ def _describe(error: Mapping[str, object]) -> str:
     location = ".".join(str(part) for part in error.get("loc", ()))
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     return f"key '{location}': {message}" if location else message
-

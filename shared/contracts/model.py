@@ -201,7 +201,11 @@ class QuarantineRateRule(_TableRuleBase):
 
 
 TableRule = Annotated[
-    UniqueRule | RowCountRule | FreshnessRule | CompletenessRule | VolumeAnomalyRule
+    UniqueRule
+    | RowCountRule
+    | FreshnessRule
+    | CompletenessRule
+    | VolumeAnomalyRule
     | QuarantineRateRule,
     Field(discriminator="check"),
 ]

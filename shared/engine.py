@@ -1,0 +1,38 @@
+"""DuckDB connections, configured from settings: a memory limit that spills to disk,
+a thread count, and the run's clock as `run_now()` for contract expressions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from shared.settings import Settings
+
+
+def connect(settings: Settings, *, now: datetime | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection for one job."""
+    config: dict[str, str | int | bool] = {"memory_limit": settings.duckdb_memory_limit}
+    if settings.duckdb_threads:
+        config["threads"] = settings.duckdb_threads
+    if settings.duckdb_temp_dir:
+        config["temp_directory"] = settings.duckdb_temp_dir
+    con = duckdb.connect(config=config)
+    set_clock(con, now or datetime.now())
+    return con
+
+
+def set_clock(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Expose the run's clock to SQL as `run_now()` (a naive UTC TIMESTAMP)."""
+    con.execute("SET VARIABLE run_now = $now::TIMESTAMP", {"now": now.replace(tzinfo=None)})
+    con.execute("CREATE OR REPLACE MACRO run_now() AS getvariable('run_now')")
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"

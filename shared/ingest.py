@@ -1,0 +1,259 @@
+"""Bronze ingest: landing files appended whole to `bronze.<table>`, idempotent per content.
+
+A file is loaded whole or rejected whole with its reason in `_ops.ingest_ledger`; a file
+already loaded (same content, same table) is a no-op reported as such.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from shared.contracts import ContractSet
+from shared.errors import FileRejectedError
+from shared.lake import Lake
+from shared.landing import read_landing_file
+from shared.ops import INGEST_LEDGER, LEDGER_SCHEMA, Run, append_rows, utcnow
+
+LANDING = "landing"
+REJECTED = f"{LANDING}/_rejected"
+METADATA_COLUMNS = ["_batch_id", "_source_file", "_ingested_at", "_row_number"]
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """A file to ingest: its name as recorded, and where its bytes are."""
+
+    name: str
+    """Recorded as `_source_file`: lake-relative for files in the lake, else the path."""
+    local_path: str | None = None
+    lake_path: str | None = None
+    """Set when the file lives in the lake (it is moved to `_rejected/` when rejected)."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source_file: str
+    status: Literal["loaded", "duplicate", "rejected"]
+    table: str | None = None
+    batch_id: str | None = None
+    rows: int = 0
+    reason: str | None = None
+    drift: dict[str, list[str]] = field(default_factory=dict)
+
+
+def ingest_files(
+    lake: Lake,
+    contracts: ContractSet,
+    con: duckdb.DuckDBPyConnection,
+    files: Iterable[LandingFile],
+    *,
+    table: str | None = None,
+    progress: Callable[[IngestResult], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest each file into Bronze; returns one result per file, in order."""
+    run = Run.start("ingest")
+    loaded = _loaded_batches(lake)
+    results = []
+    for file in files:
+        result = _ingest_one(lake, contracts, con, file, table, loaded, run.run_id)
+        if result.status == "loaded":
+            loaded.add((result.table or "", result.batch_id or ""))
+            run.rows_read += result.rows
+            run.rows_written += result.rows
+        results.append(result)
+        if progress:
+            progress(result)
+    run.details = {
+        status: sum(r.status == status for r in results)
+        for status in ("loaded", "duplicate", "rejected")
+    }
+    if results:
+        run.record(lake, "succeeded")
+    return results
+
+
+def _ingest_one(
+    lake: Lake,
+    contracts: ContractSet,
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    table_override: str | None,
+    loaded: set[tuple[str, str]],
+    run_id: str,
+) -> IngestResult:
+    data = _read_bytes(lake, file)
+    sha = hashlib.sha256(data).hexdigest()
+    table = _table_for(contracts, file.name, table_override)
+    batch_id = sha[:32]
+    try:
+        if table is None:
+            raise FileRejectedError(
+                f"cannot tell which table {file.name} belongs to",
+                hint="put it under <source>/<table>/ in the landing zone or pass --table",
+            )
+        if (table, batch_id) in loaded:
+            return IngestResult(file.name, "duplicate", table, batch_id)
+        rows, drift = _parse(con, contracts, table, file, data)
+    except FileRejectedError as exc:
+        result = IngestResult(file.name, "rejected", table, None, 0, str(exc))
+        _record(lake, result, sha, run_id)
+        if file.lake_path and not file.lake_path.startswith(REJECTED):
+            target = f"{REJECTED}/{file.lake_path.removeprefix(LANDING + '/')}"
+            lake.storage.move(file.lake_path, target)
+            lake.storage.write_bytes(f"{target}.reason.txt", (str(exc) + "\n").encode())
+        return result
+    now = utcnow()
+    n = rows.num_rows
+    bronze = rows.append_column("_batch_id", pa.array(np.full(n, batch_id), pa.string()))
+    bronze = bronze.append_column("_source_file", pa.array(np.full(n, file.name), pa.string()))
+    bronze = bronze.append_column(
+        "_ingested_at", pa.array(np.full(n, np.datetime64(now, "us")), pa.timestamp("us"))
+    )
+    bronze = bronze.append_column("_row_number", pa.array(np.arange(1, n + 1), pa.int64()))
+    lake.append(
+        f"bronze.{table}",
+        bronze,
+        app_id=f"ingest-{table}-{batch_id}",
+        metadata={"batch_id": batch_id, "source_file": file.name, "run_id": run_id},
+    )
+    result = IngestResult(file.name, "loaded", table, batch_id, n, None, drift)
+    _record(lake, result, sha, run_id)
+    return result
+
+
+def _parse(
+    con: duckdb.DuckDBPyConnection,
+    contracts: ContractSet,
+    table: str,
+    file: LandingFile,
+    data: bytes,
+) -> tuple[pa.Table, dict[str, list[str]]]:
+    contract = contracts[table]
+    if file.local_path:
+        rows = read_landing_file(con, file.local_path, file.name)
+    else:
+        suffix = "".join(Path(file.name).suffixes[-2:])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, f"file{suffix}")
+            Path(path).write_bytes(data)
+            rows = read_landing_file(con, path, file.name)
+    if rows.num_rows == 0:
+        raise FileRejectedError(
+            f"{file.name} holds no data rows", hint="an empty extract is not loaded; resend it"
+        )
+    present = set(rows.column_names)
+    reserved = sorted(present & set(METADATA_COLUMNS))
+    if reserved:
+        raise FileRejectedError(f"{file.name} uses reserved column names: {', '.join(reserved)}")
+    missing_required = [c for c in contract.required_columns if c not in present]
+    if missing_required:
+        raise FileRejectedError(
+            f"{file.name} lacks required column(s) {', '.join(missing_required)} "
+            f"of contract {table} v{contract.version}",
+            hint=f"the source must send them, or mark them required: false in contracts/{table}.yaml",
+        )
+    added = [c for c in rows.column_names if c not in contract.columns]
+    if added and contract.schema_drift.additive == "reject":
+        raise FileRejectedError(
+            f"{file.name} has columns not in contract {table}: {', '.join(added)}",
+            hint=f"add them to contracts/{table}.yaml or set schema_drift.additive: carry",
+        )
+    missing_optional = [c for c in contract.columns if c not in present]
+    drift = {k: v for k, v in {"added": added, "missing": missing_optional}.items() if v}
+    return rows, drift
+
+
+def _table_for(contracts: ContractSet, name: str, override: str | None) -> str | None:
+    by_pattern = contracts.table_for_path(name)
+    if by_pattern:
+        return by_pattern
+    parent = Path(name).parent.name
+    if parent in contracts.contracts:
+        return parent
+    if override and override in contracts.contracts:
+        return override
+    if override:
+        contracts[override]  # raises a ContractError naming the known tables
+    return None
+
+
+def _read_bytes(lake: Lake, file: LandingFile) -> bytes:
+    if file.local_path:
+        return Path(file.local_path).read_bytes()
+    if file.lake_path:
+        return lake.storage.read_bytes(file.lake_path)
+    raise ValueError(f"{file.name}: neither a local path nor a lake path")
+
+
+def _loaded_batches(lake: Lake) -> set[tuple[str, str]]:
+    ledger = lake.read(INGEST_LEDGER, columns=["table_name", "batch_id", "status"])
+    if ledger is None:
+        return set()
+    rows = ledger.to_pydict()
+    return {
+        (t, b)
+        for t, b, s in zip(rows["table_name"], rows["batch_id"], rows["status"], strict=True)
+        if s == "loaded"
+    }
+
+
+def _record(lake: Lake, result: IngestResult, sha: str, run_id: str) -> None:
+    row = {
+        "source_file": result.source_file,
+        "content_sha256": sha,
+        "table_name": result.table,
+        "batch_id": result.batch_id,
+        "status": result.status,
+        "rows": result.rows,
+        "reason": result.reason,
+        "schema_drift": json.dumps(result.drift) if result.drift else None,
+        "run_id": run_id,
+        "ingested_at": utcnow(),
+    }
+    append_rows(lake, INGEST_LEDGER, [row], LEDGER_SCHEMA)
+
+
+def discover(paths: Iterable[str], lake: Lake) -> list[LandingFile]:
+    """Expand files and folders into landing files, sorted; names starting with '_' or '.'
+    (ground truth, `_rejected/`, temporary files) are skipped inside folders."""
+    root = lake.storage.local_path("")
+    files: list[LandingFile] = []
+    for raw in paths:
+        path = Path(raw).expanduser().resolve()
+        if not path.exists():
+            raise FileRejectedError(f"no such file or folder: {raw}")
+        candidates = (
+            [path]
+            if path.is_file()
+            else sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not any(part[:1] in "_." for part in p.relative_to(path).parts)
+            )
+        )
+        for candidate in candidates:
+            files.append(_landing_file(candidate, root))
+    return files
+
+
+def _landing_file(path: Path, lake_root: str | None) -> LandingFile:
+    if lake_root:
+        try:
+            relative = path.relative_to(lake_root).as_posix()
+        except ValueError:
+            relative = None
+        if relative is not None:
+            in_landing = relative.startswith(LANDING + "/")
+            return LandingFile(relative, str(path), relative if in_landing else None)
+    return LandingFile(str(path), str(path), None)

@@ -1,0 +1,169 @@
+"""The lake's Delta tables: the one thin module that reads and writes them.
+
+Tables are named `<layer>.<name>` (`bronze.orders`, `_ops.runs`) and live at
+`<lake root>/<layer>/<name>`, so any Delta reader finds them without this code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+from providers.storage import Storage
+from shared.errors import TransientError
+
+T = TypeVar("T")
+COMMIT_ATTEMPTS = 6
+
+
+class Lake:
+    """Delta tables under one storage root."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.options = storage.delta_options()
+
+    def url(self, table: str) -> str:
+        layer, _, name = table.partition(".")
+        if not layer or not name:
+            raise ValueError(f"table name {table!r} must be <layer>.<name>")
+        return self.storage.table_url(layer, name)
+
+    def delta(self, table: str) -> DeltaTable | None:
+        """The Delta table, or None when it does not exist yet."""
+        try:
+            return DeltaTable(self.url(table), storage_options=self.options or None)
+        except TableNotFoundError:
+            return None
+
+    def exists(self, table: str) -> bool:
+        return self.delta(table) is not None
+
+    def dataset(self, table: str) -> ds.Dataset | None:
+        """A lazily read Arrow dataset (DuckDB pushes projections and filters into it)."""
+        delta = self.delta(table)
+        return None if delta is None else delta.to_pyarrow_dataset()
+
+    def read(
+        self,
+        table: str,
+        *,
+        columns: list[str] | None = None,
+        filter: ds.Expression | None = None,
+    ) -> pa.Table | None:
+        dataset = self.dataset(table)
+        if dataset is None:
+            return None
+        if columns is not None:
+            columns = [c for c in columns if c in dataset.schema.names]
+        return dataset.to_table(columns=columns, filter=filter)
+
+    def applied(self, table: str, app_id: str) -> bool:
+        """Whether a write tagged with this idempotency id was already committed."""
+        delta = self.delta(table)
+        return delta is not None and delta.transaction_version(app_id) is not None
+
+    def append(
+        self,
+        table: str,
+        data: pa.Table,
+        *,
+        app_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Append rows; new columns are added to the schema. `app_id` makes the commit
+        idempotent: a second append with the same id is skipped."""
+        if data.num_rows == 0:
+            return
+        if app_id and self.applied(table, app_id):
+            return
+        transactions = [Transaction(app_id=app_id, version=1)] if app_id else None
+        props = CommitProperties(
+            custom_metadata=dict(metadata or {}), app_transactions=transactions
+        )
+        self._retry(
+            table,
+            lambda: write_deltalake(
+                self.url(table),
+                data,
+                mode="append",
+                schema_mode="merge",
+                storage_options=self.options or None,
+                commit_properties=props,
+            ),
+        )
+
+    def overwrite(self, table: str, data: pa.Table) -> None:
+        self._retry(
+            table,
+            lambda: write_deltalake(
+                self.url(table),
+                data,
+                mode="overwrite",
+                schema_mode="overwrite",
+                storage_options=self.options or None,
+            ),
+        )
+
+    def upsert(
+        self,
+        table: str,
+        data: pa.Table,
+        *,
+        keys: list[str],
+        update_when: str | None = None,
+    ) -> dict[str, Any]:
+        """MERGE `data` into `table` on `keys`: update matched rows (only where `update_when`
+        holds, written over `s.`/`t.` aliases) and insert the rest. Creates the table."""
+        if data.num_rows == 0:
+            return {}
+        if not self.exists(table):
+            self.append(table, data)
+            return {"num_target_rows_inserted": data.num_rows}
+        predicate = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
+
+        def run() -> dict[str, Any]:
+            delta = self.delta(table)
+            assert delta is not None
+            merger = delta.merge(
+                data, predicate=predicate, source_alias="s", target_alias="t", merge_schema=True
+            )
+            return (
+                merger.when_matched_update_all(predicate=update_when)
+                .when_not_matched_insert_all()
+                .execute()
+            )
+
+        return self._retry(table, run)
+
+    def delete(self, table: str, predicate: str) -> None:
+        delta = self.delta(table)
+        if delta is not None:
+            self._retry(table, lambda: delta.delete(predicate))
+
+    def _retry(self, table: str, action: Callable[[], T]) -> T:
+        # Optimistic concurrency: another writer may commit first; the write is re-run
+        # against the new table version with backoff.
+        delay = 0.05
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                return action()
+            except CommitFailedError as exc:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise TransientError(
+                        f"could not commit to {table} after {COMMIT_ATTEMPTS} attempts: {exc}",
+                        hint="another job keeps writing the same table; run again shortly",
+                    ) from exc
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+
+def _q(name: str) -> str:
+    return f"`{name}`"
