@@ -36,3 +36,9 @@ def quote(name: str) -> str:
 def literal(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def to_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None):
+    """Run a query and return an Arrow table; only the `$name` parameters it uses are bound."""
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    return con.sql(sql, params=used or None).to_arrow_table()

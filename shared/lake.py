@@ -118,9 +118,12 @@ class Lake:
         *,
         keys: list[str],
         update_when: str | None = None,
+        update_columns: list[str] | None = None,
+        insert: bool = True,
     ) -> dict[str, Any]:
-        """MERGE `data` into `table` on `keys`: update matched rows (only where `update_when`
-        holds, written over `s.`/`t.` aliases) and insert the rest. Creates the table."""
+        """MERGE `data` into `table` on `keys`: update matched rows (all columns, or only
+        `update_columns`; only where `update_when` holds, over `s.`/`t.` aliases) and insert
+        the rest unless `insert` is False. Creates the table."""
         if data.num_rows == 0:
             return {}
         if not self.exists(table):
@@ -134,11 +137,14 @@ class Lake:
             merger = delta.merge(
                 data, predicate=predicate, source_alias="s", target_alias="t", merge_schema=True
             )
-            return (
-                merger.when_matched_update_all(predicate=update_when)
-                .when_not_matched_insert_all()
-                .execute()
-            )
+            if update_columns is None:
+                merger = merger.when_matched_update_all(predicate=update_when)
+            else:
+                updates = {_q(c): f"s.{_q(c)}" for c in update_columns}
+                merger = merger.when_matched_update(updates, predicate=update_when)
+            if insert:
+                merger = merger.when_not_matched_insert_all()
+            return merger.execute()
 
         return self._retry(table, run)
 

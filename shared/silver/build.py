@@ -1,0 +1,461 @@
+"""`build silver`: validate, deduplicate, hash PII and version new Bronze batches.
+
+Incremental: only Bronze batches not yet in `_ops.processed_batches` are read, plus the
+quarantined rows that wait for a parent (or, with `replay`, every held row), which are
+re-read from Bronze by lineage and judged again under the current contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shared.contracts import Contract, ContractSet
+from shared.engine import quote, set_clock, to_arrow
+from shared.lake import Lake
+from shared.ops import (
+    DQ_RESULTS,
+    DROPPED_ROWS,
+    PROCESSED_BATCHES,
+    PROCESSED_SCHEMA,
+    Run,
+    utcnow,
+)
+from shared.silver import classify, outputs
+from shared.silver.normalize import hmac_sql, row_hash_sql
+from shared.silver.table_rules import evaluate_table_rules
+from shared.silver.validate import LINEAGE, checked_select, raw, typed_select
+
+
+@dataclass
+class TableResult:
+    """What one table's Silver build did; the counts reconcile with the rows read."""
+
+    table: str
+    batches: int = 0
+    rows_read: int = 0
+    retried: int = 0
+    silver: int = 0
+    quarantined: int = 0
+    released: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    stale: int = 0
+    applied: int = 0
+    dq: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def noop(self) -> bool:
+        return self.rows_read == 0
+
+
+@dataclass
+class SilverResult:
+    run_id: str
+    status: str
+    tables: list[TableResult]
+
+    @property
+    def critical_failures(self) -> list[str]:
+        return [
+            d["rule_id"]
+            for t in self.tables
+            for d in t.dq
+            if not d["passed"] and d["severity"] == "critical" and d["scope"] == "table"
+        ]
+
+
+def build_silver(
+    lake: Lake,
+    contracts: ContractSet,
+    con: duckdb.DuckDBPyConnection,
+    pii_key: bytes,
+    *,
+    now: datetime | None = None,
+    tables: list[str] | None = None,
+    replay: bool = False,
+    progress: Callable[[TableResult], None] | None = None,
+) -> SilverResult:
+    """Build Silver for every contract table (parents first), or the given ones."""
+    clock = now or utcnow()
+    set_clock(con, clock)
+    run = Run.start("silver_replay" if replay else "silver", clock)
+    results = []
+    try:
+        for table in contracts.build_order():
+            if tables and table not in tables:
+                continue
+            # A cursor per table: its temp tables and registrations vanish when it closes.
+            cursor = con.cursor()
+            set_clock(cursor, clock)
+            try:
+                result = _build_table(
+                    lake, contracts, cursor, contracts[table], pii_key, run, replay
+                )
+            finally:
+                cursor.close()
+            results.append(result)
+            if progress:
+                progress(result)
+    except Exception as exc:
+        run.details = {"tables": [_summary(r) for r in results]}
+        run.record(lake, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    run.rows_read = sum(r.rows_read for r in results)
+    run.rows_written = sum(r.silver for r in results)
+    run.rows_quarantined = sum(r.quarantined for r in results)
+    status = "noop" if all(r.noop for r in results) else "succeeded"
+    result = SilverResult(run.run_id, status, results)
+    run.details = {
+        "tables": [_summary(r) for r in results],
+        "critical_failures": result.critical_failures,
+    }
+    run.record(lake, status)
+    return result
+
+
+def _summary(result: TableResult) -> dict[str, Any]:
+    return {k: v for k, v in result.__dict__.items() if k != "dq"}
+
+
+def _build_table(
+    lake: Lake,
+    contracts: ContractSet,
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    pii_key: bytes,
+    run: Run,
+    replay: bool,
+) -> TableResult:
+    table = contract.table
+    result = TableResult(table)
+    bronze = lake.dataset(f"bronze.{table}")
+    if bronze is None:
+        return result
+    new_batches = _new_batches(lake, con, bronze, table)
+    retry = _retry_lineage(lake, table, replay)
+    if not new_batches and retry.num_rows == 0:
+        return result
+    result.batches = len(new_batches)
+    _load_input(con, bronze, new_batches, retry)
+    present = set(bronze.schema.names)
+    carried = sorted(c for c in present if c not in contract.columns and not c.startswith("_"))
+    _register_known(lake, con, contracts, contract)
+    params = {"run_id": run.run_id, "contract_version": contract.version}
+    _classify(con, contract, present, carried, pii_key, lake, table)
+
+    counts = dict(con.execute("SELECT _outcome, count(*) FROM outcomes GROUP BY ALL").fetchall())
+    result.rows_read = sum(counts.values())
+    (result.retried,) = con.execute(
+        "SELECT count(*) FROM bronze_in WHERE _origin = 'retry'"
+    ).fetchall()[0]
+    result.applied = counts.get("applied", 0)
+    result.duplicates = counts.get("duplicate", 0)
+
+    to_silver, dropped, replaces = _decide(con, contract, carried, params)
+    quarantine = to_arrow(con, outputs.quarantine_rows_sql(contract, carried), params)
+    released = to_arrow(
+        con,
+        """
+        SELECT _batch_id, _row_number, 'released' AS status, $run_id AS released_run_id,
+            run_now() AS released_at, run_now() AS checked_at
+        FROM bronze_in b WHERE _origin = 'retry' AND NOT EXISTS (
+            SELECT 1 FROM outcomes o WHERE o._outcome = 'quarantine'
+              AND o._batch_id = b._batch_id AND o._row_number = b._row_number)
+          AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c._stale
+              AND c._batch_id = b._batch_id AND c._row_number = b._row_number)
+        """,
+        params,
+    )
+
+    result.silver = to_silver.num_rows
+    result.quarantined = quarantine.num_rows
+    result.released = released.num_rows
+    result.stale = (
+        int(pc.sum(pc.equal(quarantine["severity"], "warning")).as_py() or 0)
+        if quarantine.num_rows
+        else 0
+    )
+    result.superseded = (
+        sum(1 for r in dropped.column("reason").to_pylist() if r == "superseded")
+        if dropped.num_rows
+        else 0
+    )
+
+    _write(lake, contract, to_silver, quarantine, released, dropped, replaces)
+    if new_batches:
+        lake.append(
+            PROCESSED_BATCHES,
+            pa.Table.from_pylist(
+                [
+                    {
+                        "table_name": table,
+                        "batch_id": b,
+                        "run_id": run.run_id,
+                        "processed_at": utcnow(),
+                    }
+                    for b in new_batches
+                ],
+                schema=PROCESSED_SCHEMA,
+            ),
+            app_id=f"{run.run_id}-{table}",
+        )
+    result.dq = evaluate_table_rules(lake, con, contract, result, run.run_id, to_silver, quarantine)
+    if result.dq:
+        lake.append(DQ_RESULTS, pa.Table.from_pylist(result.dq), app_id=f"dq-{run.run_id}-{table}")
+    return result
+
+
+def _new_batches(lake: Lake, con: duckdb.DuckDBPyConnection, bronze: Any, table: str) -> list[str]:
+    con.register("bronze_scan", bronze)
+    batches = [
+        r[0]
+        for r in con.execute("SELECT DISTINCT _batch_id FROM bronze_scan ORDER BY 1").fetchall()
+    ]
+    con.unregister("bronze_scan")
+    done = lake.read(
+        PROCESSED_BATCHES, columns=["batch_id"], filter=pc.field("table_name") == table
+    )
+    seen = set(done.column("batch_id").to_pylist()) if done is not None else set()
+    return [b for b in batches if b not in seen]
+
+
+def _retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:
+    held = lake.read(
+        f"quarantine.{table}",
+        columns=["_batch_id", "_row_number", "status", "retryable"],
+        filter=pc.field("status") != "released",
+    )
+    if held is None:
+        return pa.table(
+            {"_batch_id": pa.array([], pa.string()), "_row_number": pa.array([], pa.int64())}
+        )
+    if not replay:
+        held = held.filter(pc.field("retryable"))
+    return held.select(["_batch_id", "_row_number"])
+
+
+def _load_input(
+    con: duckdb.DuckDBPyConnection, bronze: Any, new_batches: list[str], retry: pa.Table
+) -> None:
+    batches = set(new_batches) | set(retry.column("_batch_id").to_pylist())
+    rows = bronze.to_table(filter=pc.field("_batch_id").isin(sorted(batches)))
+    con.register("bronze_rows", rows)
+    con.register("retry_lineage", retry)
+    con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE bronze_in AS
+        SELECT b.*, CASE WHEN b._batch_id IN (SELECT _batch_id FROM new_batches)
+                         THEN 'new' ELSE 'retry' END AS _origin
+        FROM bronze_rows b
+        WHERE b._batch_id IN (SELECT _batch_id FROM new_batches)
+           OR EXISTS (SELECT 1 FROM retry_lineage r
+                      WHERE r._batch_id = b._batch_id AND r._row_number = b._row_number)
+        """
+    )
+    for name in ("bronze_rows", "retry_lineage", "new_batches"):
+        con.unregister(name)
+
+
+def _register_known(
+    lake: Lake, con: duckdb.DuckDBPyConnection, contracts: ContractSet, contract: Contract
+) -> None:
+    """Parent keys for each references rule: keys in the parent's Silver or quarantine
+    (a quarantined parent has arrived; its own problem is reported on its own table)."""
+    for i, rule in enumerate(contract.references):
+        parts = []
+        silver = lake.dataset(f"silver.{rule.table}")
+        if silver is not None:
+            con.register(f"parent_silver_{i}", silver)
+            parts.append(f"SELECT CAST({quote(rule.to)} AS VARCHAR) AS key FROM parent_silver_{i}")
+        held = lake.dataset(f"quarantine.{rule.table}")
+        if held is not None and rule.to in contracts[rule.table].keys:
+            con.register(f"parent_held_{i}", held)
+            parts.append(
+                f"SELECT {quote(rule.to)} AS key FROM parent_held_{i} WHERE status <> 'released'"
+            )
+        union = " UNION ".join(parts) or "SELECT NULL::VARCHAR AS key WHERE false"
+        # NULL keys are left out: one NULL would make every `NOT IN` unknown, i.e. passing.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE parent_keys_{i} AS "
+            f"SELECT key FROM ({union}) WHERE key IS NOT NULL"
+        )
+
+
+def _classify(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    present: set[str],
+    carried: list[str],
+    pii_key: bytes,
+    lake: Lake,
+    table: str,
+) -> None:
+    parent_keys = {rule.id: f"parent_keys_{i}" for i, rule in enumerate(contract.references)}
+    typed = typed_select(contract, present, "bronze_in", [*carried, "_origin"])
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE checked AS {checked_select(contract, f'({typed})', parent_keys)}"
+    )
+    replaced = ", ".join(
+        f"{hmac_sql(f'lower({raw(c)})', pii_key)} AS {quote(c)}, "
+        f"{hmac_sql(f'lower({raw(c)})', pii_key)} AS {raw(c)}"
+        for c in contract.pii_columns
+    )
+    source = f"(SELECT * REPLACE ({replaced}) FROM checked)" if replaced else "checked"
+    hashed = row_hash_sql([raw(c) for c in contract.columns] + [quote(c) for c in carried])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE rows AS
+        SELECT *, {hashed} AS _row_hash, {classify.seq_expr(contract)} AS _seq,
+            _warnings AS _dq_warnings
+        FROM {source}"""
+    )
+    _register_existing(lake, con, contract, carried, table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE outcomes AS {classify.outcome_sql(contract)}")
+    current = "WHERE is_current" if contract.scd2 else ""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE silver_cur AS
+        SELECT * FROM (SELECT * FROM silver_all {current}) s
+        WHERE EXISTS (SELECT 1 FROM outcomes o WHERE o._outcome = 'candidate'
+                      AND {classify.keys_match(contract, "o", "s")})"""
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE candidates AS {classify.candidates_sql(contract)}")
+
+
+def _register_existing(
+    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str], table: str
+) -> None:
+    """`silver_all` (the Silver rows, with every column this build needs) and `known`
+    (content hash and lineage of rows held in Silver or quarantine)."""
+    silver = lake.dataset(f"silver.{table}")
+    cols = outputs.silver_columns(contract, carried)
+    scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
+    wanted = [*cols, *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
+    if silver is None:
+        shape = ", ".join(
+            [quote(c) for c in cols]
+            + (
+                [
+                    "NULL::TIMESTAMP AS valid_from",
+                    "NULL::TIMESTAMP AS valid_to",
+                    "NULL::BOOLEAN AS is_current",
+                ]
+                if scd
+                else []
+            )
+            + ["_row_hash", *LINEAGE, "_dq_warnings"]
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE silver_all AS SELECT {shape} FROM rows LIMIT 0")
+    else:
+        con.register("silver_scan", silver)
+        names = set(silver.schema.names)
+        shape = ", ".join(
+            quote(c) if c in names else f"NULL::VARCHAR AS {quote(c)}" for c in wanted
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW silver_all AS SELECT {shape} FROM silver_scan")
+    parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_all"]
+    held = lake.dataset(f"quarantine.{table}")
+    if held is not None:
+        con.register("held_scan", held)
+        parts.append(
+            "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
+        )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE known AS
+        SELECT * FROM ({" UNION ALL ".join(parts)}) WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
+    )
+
+
+def _decide(
+    con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str], params: dict[str, Any]
+) -> tuple[pa.Table, pa.Table, bool]:
+    """Silver rows to write, dropped-row records, and whether any write replaces a row."""
+    dropped_parts = [
+        outputs.dropped_rows_sql(
+            contract,
+            "(SELECT * FROM outcomes WHERE _outcome = 'duplicate')",
+            "exact_duplicate",
+            raw_keys=True,
+        )
+    ]
+    if contract.scd2:
+        cols = outputs.silver_columns(contract, carried)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE placed AS {classify.scd2_sql(contract, cols)}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE versions AS {classify.scd2_versions_sql(contract)}"
+        )
+        to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, "versions"), params)
+        dropped_parts.append(
+            outputs.dropped_rows_sql(
+                contract, "(SELECT * FROM placed WHERE _pos > 1)", "superseded"
+            )
+        )
+        dropped_parts.append(
+            outputs.dropped_rows_sql(
+                contract,
+                f"(SELECT * FROM candidates WHERE NOT _stale AND NOT {classify.beats_silver()})",
+                "superseded",
+            )
+        )
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {classify.latest_sql(contract)}")
+        winners = "(SELECT * FROM decided WHERE _wins)"
+        to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, winners), params)
+        dropped_parts.append(
+            outputs.dropped_rows_sql(
+                contract, "(SELECT * FROM decided WHERE NOT _wins)", "superseded"
+            )
+        )
+        dropped_parts.append(
+            outputs.dropped_rows_sql(
+                contract,
+                "(SELECT * FROM decided WHERE _wins AND _silver_batch IS NOT NULL)",
+                "superseded",
+                prefix="_silver_",
+            )
+        )
+    dropped = to_arrow(con, " UNION ALL ".join(dropped_parts), params)
+    replaces = bool(contract.scd2) or bool(
+        con.execute(
+            "SELECT count(*) FROM decided WHERE _wins AND _silver_batch IS NOT NULL"
+        ).fetchall()[0][0]
+    )
+    return to_silver, dropped, replaces
+
+
+def _write(
+    lake: Lake,
+    contract: Contract,
+    to_silver: pa.Table,
+    quarantine: pa.Table,
+    released: pa.Table,
+    dropped: pa.Table,
+    replaces: bool,
+) -> None:
+    table = contract.table
+    silver = f"silver.{table}"
+    if contract.scd2:
+        lake.upsert(silver, to_silver, keys=[*contract.keys, "valid_from"])
+    elif replaces:
+        lake.upsert(silver, to_silver, keys=list(contract.keys))
+    else:
+        lake.append(silver, to_silver)
+    lineage = ["_batch_id", "_row_number"]
+    held = f"quarantine.{table}"
+    keep_first_seen = [c for c in quarantine.column_names if c != "quarantined_at"]
+    lake.upsert(held, quarantine, keys=lineage, update_columns=keep_first_seen)
+    if released.num_rows:
+        lake.upsert(
+            held,
+            released,
+            keys=lineage,
+            update_columns=["status", "released_run_id", "released_at", "checked_at"],
+            insert=False,
+        )
+    lake.upsert(DROPPED_ROWS, dropped, keys=["table_name", *lineage])

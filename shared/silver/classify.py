@@ -1,0 +1,171 @@
+"""Deciding each input row's outcome, as SQL over DuckDB temp tables.
+
+Every Bronze row read by a Silver build gets exactly one outcome:
+- `applied`: its lineage is already in Silver (a re-run after a crash); nothing to do;
+- `duplicate`: an exact copy (same content hash) of a row already held, or of an earlier
+  row of this input; dropped and recorded in `_ops.dropped_rows`;
+- `quarantine`: a critical rule failed, or it is `stale` (older than a version of its key
+  delivered before it); kept in `quarantine.<table>` with every reason;
+- `silver`: the version of its key that Silver keeps;
+- `superseded`: a newer or winning version of its key replaced it (recorded as dropped).
+Ties on the sequence column are broken by the larger content hash, so the result does not
+depend on arrival order.
+"""
+
+from __future__ import annotations
+
+from shared.contracts import Contract
+from shared.engine import literal, quote
+from shared.silver.validate import LINEAGE
+
+ARRIVAL = "_ingested_at, _batch_id, _row_number"
+ARRIVAL_DESC = "_ingested_at DESC, _batch_id DESC, _row_number DESC"
+
+
+def keys_match(contract: Contract, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in contract.keys)
+
+
+def partition(contract: Contract) -> str:
+    return ", ".join(quote(k) for k in contract.keys)
+
+
+def seq_expr(contract: Contract, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}{quote(contract.sequence)}" if contract.sequence else "NULL::TIMESTAMP"
+
+
+def beats_silver(alias: str = "") -> str:
+    """SQL: the candidate (columns `_seq`, `_row_hash`, `_silver_*` under `alias`) is a
+    newer version than its key's current Silver row, or its key has none."""
+    p = f"{alias}." if alias else ""
+    return (
+        f"({p}_silver_hash IS NULL OR {p}_seq > {p}_silver_seq "
+        f"OR ({p}_seq = {p}_silver_seq AND {p}_row_hash > {p}_silver_hash))"
+    )
+
+
+def outcome_sql(contract: Contract) -> str:
+    """Adds `_outcome` (applied | duplicate | quarantine | candidate) to table `rows`, using
+    `known` (hash and lineage of rows already held) and `silver_all`."""
+    lineage_eq = "k._batch_id = r._batch_id AND k._row_number = r._row_number"
+    return f"""
+        SELECT r.*,
+            CASE
+                WHEN EXISTS (SELECT 1 FROM silver_all k WHERE {lineage_eq}) THEN 'applied'
+                WHEN row_number() OVER (PARTITION BY r._row_hash ORDER BY {ARRIVAL}) > 1
+                    OR EXISTS (SELECT 1 FROM known k WHERE k._row_hash = r._row_hash
+                               AND NOT ({lineage_eq})) THEN 'duplicate'
+                WHEN len(r._failures) > 0 THEN 'quarantine'
+                ELSE 'candidate'
+            END AS _outcome
+        FROM rows r
+    """
+
+
+def candidates_sql(contract: Contract) -> str:
+    """Valid rows with their key's current Silver version and the stale flag."""
+    scd = ", s.valid_from AS _silver_valid_from" if contract.scd2 else ""
+    if contract.sequence:
+        prior = (
+            f"max(c._seq) OVER (PARTITION BY {', '.join('c.' + quote(k) for k in contract.keys)}"
+            f" ORDER BY c._ingested_at, c._batch_id, c._row_number"
+            " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        )
+        stale = f"c._seq < greatest(coalesce({prior}, s._seq), coalesce(s._seq, {prior}))"
+    else:
+        stale = "false"
+    return f"""
+        SELECT c.*, s._seq AS _silver_seq, s._row_hash AS _silver_hash,
+            s._batch_id AS _silver_batch, s._row_number AS _silver_row,
+            s._source_file AS _silver_file{scd},
+            coalesce({stale}, false) AS _stale
+        FROM (SELECT * FROM outcomes WHERE _outcome = 'candidate') c
+        LEFT JOIN (SELECT *, {seq_expr(contract)} AS _seq FROM silver_cur) s
+            ON {keys_match(contract, "c", "s")}
+    """
+
+
+def stale_failure_sql(contract: Contract) -> str:
+    seq = contract.sequence or "sequence"
+    reason = (
+        f"{literal(seq + ' ')} || strftime(_seq, '%Y-%m-%dT%H:%M:%S') || "
+        + literal(" is older than a version of this key received before it;")
+        + " || "
+        + literal(" history is not rewritten")
+    )
+    return (
+        f"[struct_pack(rule_id := {literal(contract.table + '.stale_record')}, reason := {reason}, "
+        "severity := 'warning', \"check\" := 'sequence')]"
+    )
+
+
+def latest_sql(contract: Contract) -> str:
+    """Non-SCD tables: one winner per key among fresh candidates, compared with Silver."""
+    order = "_seq DESC NULLS LAST, _row_hash DESC" if contract.sequence else ARRIVAL_DESC
+    # Without a sequence column the newest arrival wins, so it always beats Silver.
+    wins = beats_silver() if contract.sequence else "true"
+    return f"""
+        SELECT *, (_rank = 1 AND {wins}) AS _wins
+        FROM (
+            SELECT *, row_number() OVER (PARTITION BY {partition(contract)} ORDER BY {order})
+                AS _rank
+            FROM candidates WHERE NOT _stale
+        )
+    """
+
+
+def scd2_sql(contract: Contract, columns: list[str]) -> str:
+    """SCD2 tables: the rows of each affected key (its current version plus the fresh
+    candidates that beat it), ordered by sequence and grouped into islands of equal tracked
+    values. Each island is one version, valid from its first row (or the current version's
+    valid_from) and carrying its last row's values: `_pos` = 1 marks that last row, the
+    others are superseded by an in-place update."""
+    assert contract.scd2
+    tracked = ", ".join(
+        f"coalesce(CAST({quote(c)} AS VARCHAR), chr(0))" for c in contract.scd2.tracked
+    )
+    keys = partition(contract)
+    cols = ", ".join(quote(c) for c in columns)
+    lineage = ", ".join(LINEAGE)
+    order = "_seq, _existing DESC, _row_hash"
+    return f"""
+        WITH base AS (
+            SELECT {cols}, {lineage}, _row_hash, _seq, _dq_warnings,
+                false AS _existing, NULL::TIMESTAMP AS _existing_vf
+            FROM candidates WHERE NOT _stale AND {beats_silver()}
+            UNION ALL
+            SELECT {cols}, {lineage}, _row_hash, {seq_expr(contract)} AS _seq,
+                _dq_warnings, true AS _existing, valid_from AS _existing_vf
+            FROM silver_cur s
+            WHERE EXISTS (SELECT 1 FROM candidates c WHERE NOT c._stale
+                          AND {keys_match(contract, "c", "s")} AND {beats_silver("c")})
+        ),
+        flagged AS (
+            SELECT *, concat_ws(chr(31), {tracked}) AS _tracked,
+                lag(concat_ws(chr(31), {tracked})) OVER (PARTITION BY {keys} ORDER BY {order})
+                    AS _prev_tracked
+            FROM base
+        ),
+        islands AS (
+            SELECT *, sum(CASE WHEN _prev_tracked IS NULL OR _prev_tracked <> _tracked
+                               THEN 1 ELSE 0 END)
+                      OVER (PARTITION BY {keys} ORDER BY {order} ROWS UNBOUNDED PRECEDING)
+                      AS _island
+            FROM flagged
+        )
+        SELECT *,
+            coalesce(max(_existing_vf) OVER (PARTITION BY {keys}, _island),
+                     min(_seq) OVER (PARTITION BY {keys}, _island)) AS _vf,
+            row_number() OVER (PARTITION BY {keys}, _island
+                               ORDER BY _seq DESC, _existing, _row_hash DESC) AS _pos
+        FROM islands
+    """
+
+
+def scd2_versions_sql(contract: Contract) -> str:
+    """The kept rows of `placed` as versions with valid_to and is_current."""
+    return f"""
+        SELECT *, lead(_vf) OVER (PARTITION BY {partition(contract)} ORDER BY _vf) AS _vt
+        FROM placed WHERE _pos = 1
+    """

@@ -1,0 +1,50 @@
+"""Text normalisation and keyed hashing, specified rather than left to an engine's default.
+
+- Trimming strips every character Python's `str.isspace` accepts, plus the byte-order
+  mark and zero-width space, from both ends; a value that trims to '' is NULL.
+- PII values are hashed as HMAC-SHA256(key, utf8(lower(trim(value)))), hex encoded.
+- A row's content hash is SHA-256 of its normalised column texts (PII already hashed)
+  joined by U+001F, with NULL written as U+0000, in contract column order.
+These definitions are reproducible in any engine (`tests/shared/silver` checks them
+against plain Python).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from shared.engine import literal
+
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) + "\ufeff\u200b"
+FIELD_SEPARATOR = "\x1f"
+NULL_MARK = "\x00"
+
+
+def trim_sql(expr: str) -> str:
+    """SQL for the normalised text of `expr` (NULL when blank)."""
+    return f"NULLIF(trim({expr}, {literal(WHITESPACE)}), '')"
+
+
+def hmac_sql(expr: str, key: bytes) -> str:
+    """SQL computing HMAC-SHA256 of a text expression, composed from SHA-256 (RFC 2104) so
+    it runs vectorised inside DuckDB; NULL stays NULL."""
+    block = hashlib.sha256(key).digest() if len(key) > 64 else key
+    block = block.ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in block).hex()
+    opad = bytes(b ^ 0x5C for b in block).hex()
+    inner = f"unhex(sha256(unhex('{ipad}') || encode({expr})))"
+    return f"sha256(unhex('{opad}') || {inner})"
+
+
+def row_hash_sql(exprs: list[str]) -> str:
+    """SQL for the content hash over already-normalised text expressions."""
+    parts = ", ".join(f"coalesce({e}, chr(0))" for e in exprs) or "''"
+    return f"sha256(concat_ws(chr(31), {parts}))"
+
+
+def normalise_text(value: str | None) -> str | None:
+    """Plain-Python reference of `trim_sql`, for tests and small lookups."""
+    if value is None:
+        return None
+    trimmed = value.strip(WHITESPACE)
+    return trimmed or None
