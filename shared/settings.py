@@ -33,8 +33,9 @@ class Settings:
     """Folder holding one `<table>.yaml` data contract per feed."""
     secrets_backend: str = "env"
     """Where secrets come from: `env` (environment, .env, then the secrets folder)."""
-    secrets_dir: Path = Path(".secrets")
-    """Local folder of secret files (one file per secret); generated keys go here."""
+    secrets_dir: Path | None = None
+    """Local folder of secret files (one per secret); generated keys go here. Default: a
+    `.secrets` folder beside a local lake (never inside it, never committed)."""
     duckdb_memory_limit: str = "2GB"
     """DuckDB memory limit; above it DuckDB spills to `duckdb_temp_dir`."""
     duckdb_threads: int = 0
@@ -52,7 +53,7 @@ class Settings:
             lake_url=env.get(ENV_LAKE, DEFAULT_LAKE),
             contracts_dir=Path(env.get(ENV_CONTRACTS, str(PACKAGE_ROOT / "contracts"))),
             secrets_backend=env.get(ENV_SECRETS, "env"),
-            secrets_dir=Path(env.get(ENV_SECRETS_DIR, ".secrets")),
+            secrets_dir=Path(env[ENV_SECRETS_DIR]) if env.get(ENV_SECRETS_DIR) else None,
             duckdb_memory_limit=env.get(ENV_DUCKDB_MEMORY, "2GB"),
             duckdb_threads=int(env.get(ENV_DUCKDB_THREADS, "0") or 0),
             duckdb_temp_dir=env.get(ENV_DUCKDB_TEMP) or None,

@@ -39,20 +39,28 @@ class TableResult:
 
     table: str
     batches: int = 0
+    """New Bronze batches read."""
     rows_read: int = 0
-    retried: int = 0
+    """Rows from new batches; they reconcile: silver + quarantined + duplicates +
+    superseded + applied."""
     silver: int = 0
     quarantined: int = 0
-    released: int = 0
+    """Of them, held in quarantine (critical failure, waiting for a parent, or stale)."""
+    stale: int = 0
     duplicates: int = 0
     superseded: int = 0
-    stale: int = 0
     applied: int = 0
+    rechecked: int = 0
+    """Held rows judged again (waiting for a parent, or all with --replay)."""
+    released: int = 0
+    """Of them, no longer held (now in Silver, or dropped as duplicate/superseded)."""
+    written: int = 0
+    """Rows written to the Silver table (new versions and updated ones)."""
     dq: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def noop(self) -> bool:
-        return self.rows_read == 0
+        return self.rows_read == 0 and self.released == 0
 
 
 @dataclass
@@ -108,7 +116,7 @@ def build_silver(
         run.record(lake, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     run.rows_read = sum(r.rows_read for r in results)
-    run.rows_written = sum(r.silver for r in results)
+    run.rows_written = sum(r.written for r in results)
     run.rows_quarantined = sum(r.quarantined for r in results)
     status = "noop" if all(r.noop for r in results) else "succeeded"
     result = SilverResult(run.run_id, status, results)
@@ -150,15 +158,21 @@ def _build_table(
     params = {"run_id": run.run_id, "contract_version": contract.version}
     _classify(con, contract, present, carried, pii_key, lake, table)
 
-    counts = dict(con.execute("SELECT _outcome, count(*) FROM outcomes GROUP BY ALL").fetchall())
-    result.rows_read = sum(counts.values())
-    (result.retried,) = con.execute(
-        "SELECT count(*) FROM bronze_in WHERE _origin = 'retry'"
-    ).fetchall()[0]
-    result.applied = counts.get("applied", 0)
-    result.duplicates = counts.get("duplicate", 0)
-
     to_silver, dropped, replaces = _decide(con, contract, carried, params)
+    fates = con.execute(
+        f"SELECT _origin, fate, count(*) FROM ({classify.fates_sql(contract)}) GROUP BY ALL"
+    ).fetchall()
+    new = {fate: n for origin, fate, n in fates if origin == "new"}
+    result.rows_read = sum(new.values())
+    result.silver = new.get("silver", 0)
+    result.quarantined = new.get("quarantine", 0)
+    result.duplicates = new.get("duplicate", 0)
+    result.superseded = new.get("superseded", 0)
+    result.applied = new.get("applied", 0)
+    result.rechecked = sum(n for origin, _, n in fates if origin == "retry")
+    (result.stale,) = con.execute(
+        "SELECT count(*) FROM candidates WHERE _stale AND _origin = 'new'"
+    ).fetchall()[0]
     quarantine = to_arrow(con, outputs.quarantine_rows_sql(contract, carried), params)
     released = to_arrow(
         con,
@@ -174,19 +188,8 @@ def _build_table(
         params,
     )
 
-    result.silver = to_silver.num_rows
-    result.quarantined = quarantine.num_rows
+    result.written = to_silver.num_rows
     result.released = released.num_rows
-    result.stale = (
-        int(pc.sum(pc.equal(quarantine["severity"], "warning")).as_py() or 0)
-        if quarantine.num_rows
-        else 0
-    )
-    result.superseded = (
-        sum(1 for r in dropped.column("reason").to_pylist() if r == "superseded")
-        if dropped.num_rows
-        else 0
-    )
 
     _write(lake, contract, to_silver, quarantine, released, dropped, replaces)
     if new_batches:
@@ -206,7 +209,12 @@ def _build_table(
             ),
             app_id=f"{run.run_id}-{table}",
         )
-    result.dq = evaluate_table_rules(lake, con, contract, result, run.run_id, to_silver, quarantine)
+    # Row-rule tallies count each row once: rechecked rows were counted when first held.
+    fresh_held = quarantine.filter(
+        pc.is_in(quarantine["_batch_id"], pa.array(new_batches, pa.string()))
+    )
+    result.dq = evaluate_table_rules(lake, con, contract, result, run.run_id, to_silver, fresh_held)
+
     if result.dq:
         lake.append(DQ_RESULTS, pa.Table.from_pylist(result.dq), app_id=f"dq-{run.run_id}-{table}")
     return result

@@ -169,3 +169,28 @@ def scd2_versions_sql(contract: Contract) -> str:
         SELECT *, lead(_vf) OVER (PARTITION BY {partition(contract)} ORDER BY _vf) AS _vt
         FROM placed WHERE _pos = 1
     """
+
+
+def fates_sql(contract: Contract) -> str:
+    """One row per input row: its lineage, `_origin` (new or retry) and final `fate`
+    (applied, duplicate, quarantine, silver or superseded)."""
+    cols = "_batch_id, _row_number, _origin"
+    parts = [
+        f"SELECT {cols}, _outcome AS fate FROM outcomes WHERE _outcome <> 'candidate'",
+        f"SELECT {cols}, 'quarantine' FROM candidates WHERE _stale",
+    ]
+    if contract.scd2:
+        parts += [
+            f"SELECT {cols}, 'superseded' FROM candidates "
+            f"WHERE NOT _stale AND NOT {beats_silver()}",
+            f"SELECT p._batch_id, p._row_number, c._origin, "
+            f"CASE WHEN p._pos = 1 THEN 'silver' ELSE 'superseded' END "
+            f"FROM placed p JOIN candidates c "
+            f"ON p._batch_id = c._batch_id AND p._row_number = c._row_number "
+            f"WHERE NOT p._existing",
+        ]
+    else:
+        parts.append(
+            f"SELECT {cols}, CASE WHEN _wins THEN 'silver' ELSE 'superseded' END FROM decided"
+        )
+    return " UNION ALL ".join(parts)

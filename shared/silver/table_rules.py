@@ -176,7 +176,7 @@ def evaluate_table_rules(
                 message="" if ok else f"{rule.column} is filled in {ratio:.1%} of new rows",
             )
         elif isinstance(rule, VolumeAnomalyRule):
-            fresh = result.rows_read - result.retried
+            fresh = result.rows_read
             if fresh == 0:
                 continue
             baseline = _baseline(lake, contract.table, rule.id, rule.window)

@@ -1,0 +1,111 @@
+"""Jobs: the one call an entry point (CLI, function handler) makes into the core.
+
+Each job wires settings to providers (storage, secrets), loads the contracts, opens a
+DuckDB connection and runs one pipeline step. Entry points stay a few lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from providers.secrets import EnvSecrets, secrets_for
+from providers.storage import storage_for
+from shared.contracts import ContractSet, load_contracts
+from shared.engine import connect
+from shared.errors import SecretNotFoundError
+from shared.ingest import IngestResult, LandingFile, discover, ingest_files
+from shared.lake import Lake
+from shared.settings import Settings
+from shared.silver.build import SilverResult, TableResult, build_silver
+
+PII_KEY_SECRET = "pii-hash-key"
+log = logging.getLogger("lakehouse")
+
+
+@dataclass
+class Platform:
+    """Settings resolved into the lake, contracts and secrets a job needs."""
+
+    settings: Settings
+
+    @cached_property
+    def lake(self) -> Lake:
+        return Lake(storage_for(self.settings.lake_url, self.settings.environ))
+
+    @cached_property
+    def contracts(self) -> ContractSet:
+        return load_contracts(self.settings.contracts_dir)
+
+    @property
+    def secrets_dir(self) -> Path:
+        if self.settings.secrets_dir is not None:
+            return self.settings.secrets_dir
+        root = self.lake.storage.local_path("")
+        return Path(root).parent / ".secrets" if root else Path(".secrets")
+
+    def pii_key(self) -> bytes:
+        """The PII hashing key from the secrets provider. For a local lake with the env
+        backend a key is generated once into the secrets folder (never committed)."""
+        store = secrets_for(self.settings.secrets_backend, self.settings.environ, self.secrets_dir)
+        try:
+            return store.get(PII_KEY_SECRET).encode("utf-8")
+        except SecretNotFoundError:
+            local = self.lake.storage.local_path("") is not None
+            if not (local and isinstance(store, EnvSecrets)):
+                raise
+            path = store.create_local(PII_KEY_SECRET)
+            log.warning(
+                "generated a local PII hashing key at %s; keep it: hashes change without it",
+                path,
+            )
+            return store.get(PII_KEY_SECRET).encode("utf-8")
+
+
+def ingest_paths(
+    settings: Settings,
+    paths: list[str],
+    *,
+    table: str | None = None,
+    progress: Callable[[IngestResult], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest files or folders (default: the lake's landing folder) into Bronze."""
+    platform = Platform(settings)
+    lake = platform.lake
+    if paths:
+        files = discover(paths, lake)
+    else:
+        files = [
+            LandingFile(path, lake.storage.local_path(path), path)
+            for path in lake.storage.list("landing")
+            if not any(part[:1] in "_." for part in path.split("/")[1:])
+        ]
+    con = connect(settings)
+    return ingest_files(lake, platform.contracts, con, files, table=table, progress=progress)
+
+
+def build_silver_job(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    tables: list[str] | None = None,
+    replay: bool = False,
+    progress: Callable[[TableResult], None] | None = None,
+) -> SilverResult:
+    """Build Silver from the Bronze batches not yet processed."""
+    platform = Platform(settings)
+    con = connect(settings, now=now)
+    return build_silver(
+        platform.lake,
+        platform.contracts,
+        con,
+        platform.pii_key(),
+        now=now,
+        tables=tables,
+        replay=replay,
+        progress=progress,
+    )
