@@ -64,17 +64,24 @@ def outcome_sql(contract: Contract) -> str:
 
 
 def candidates_sql(contract: Contract) -> str:
-    """Valid rows with their key's current Silver version and the stale flag."""
+    """Valid rows with their key's current Silver version and the stale flag. A row is
+    stale when its sequence is older than a version of its key that arrived in an earlier
+    batch (or is in Silver); versions within one batch are history, not staleness."""
     scd = ", s.valid_from AS _silver_valid_from" if contract.scd2 else ""
+    keys = partition(contract)
     if contract.sequence:
-        prior = (
-            f"max(c._seq) OVER (PARTITION BY {', '.join('c.' + quote(k) for k in contract.keys)}"
-            f" ORDER BY c._ingested_at, c._batch_id, c._row_number"
-            " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
-        )
-        stale = f"c._seq < greatest(coalesce({prior}, s._seq), coalesce(s._seq, {prior}))"
+        prior = f"""
+            LEFT JOIN (
+                SELECT {keys}, _batch_id,
+                    max(_batch_max) OVER (PARTITION BY {keys} ORDER BY _ingested_at, _batch_id
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _prior_seq
+                FROM (SELECT {keys}, _ingested_at, _batch_id, max(_seq) AS _batch_max
+                      FROM outcomes WHERE _outcome = 'candidate' GROUP BY ALL)
+            ) p ON {keys_match(contract, "c", "p")} AND p._batch_id = c._batch_id"""
+        newest_before = "greatest(coalesce(p._prior_seq, s._seq), coalesce(s._seq, p._prior_seq))"
+        stale = f"c._seq < {newest_before}"
     else:
-        stale = "false"
+        prior, stale = "", "false"
     return f"""
         SELECT c.*, s._seq AS _silver_seq, s._row_hash AS _silver_hash,
             s._batch_id AS _silver_batch, s._row_number AS _silver_row,
@@ -82,7 +89,7 @@ def candidates_sql(contract: Contract) -> str:
             coalesce({stale}, false) AS _stale
         FROM (SELECT * FROM outcomes WHERE _outcome = 'candidate') c
         LEFT JOIN (SELECT *, {seq_expr(contract)} AS _seq FROM silver_cur) s
-            ON {keys_match(contract, "c", "s")}
+            ON {keys_match(contract, "c", "s")}{prior}
     """
 
 
