@@ -52,6 +52,22 @@ class IngestResult:
     drift: dict[str, list[str]] = field(default_factory=dict)
 
 
+# Files of one table are committed together (one Delta commit carrying every file's
+# idempotency id), up to these bounds, so a folder of small files is not a commit each.
+MAX_STAGED_ROWS = 2_000_000
+MAX_STAGED_FILES = 200
+
+
+@dataclass
+class _Staged:
+    file: LandingFile
+    table: str
+    batch_id: str
+    sha: str
+    rows: pa.Table
+    drift: dict[str, list[str]]
+
+
 def ingest_files(
     lake: Lake,
     contracts: ContractSet,
@@ -61,37 +77,69 @@ def ingest_files(
     table: str | None = None,
     progress: Callable[[IngestResult], None] | None = None,
 ) -> list[IngestResult]:
-    """Ingest each file into Bronze; returns one result per file, in order."""
+    """Ingest each file into Bronze; returns one result per file, in input order."""
     run = Run.start("ingest")
     loaded = _loaded_batches(lake)
-    results = []
-    for file in files:
-        result = _ingest_one(lake, contracts, con, file, table, loaded, run.run_id)
-        if result.status == "loaded":
-            loaded.add((result.table or "", result.batch_id or ""))
-            run.rows_read += result.rows
-            run.rows_written += result.rows
-        results.append(result)
+    results: dict[int, IngestResult] = {}
+    ledger: list[dict[str, object]] = []
+    staged: dict[str, list[tuple[int, _Staged]]] = {}
+
+    def finish(index: int, result: IngestResult, sha: str) -> None:
+        results[index] = result
+        if result.status != "duplicate":
+            ledger.append(_ledger_row(result, sha, run.run_id))
         if progress:
             progress(result)
+
+    def flush(name: str) -> None:
+        batch = staged.pop(name, [])
+        _commit(lake, name, [s for _, s in batch], run.run_id)
+        for index, s in batch:
+            result = IngestResult(
+                s.file.name, "loaded", name, s.batch_id, s.rows.num_rows, None, s.drift
+            )
+            run.rows_read += result.rows
+            finish(index, result, s.sha)
+        append_rows(lake, INGEST_LEDGER, ledger, LEDGER_SCHEMA)
+        ledger.clear()
+
+    for index, file in enumerate(files):
+        outcome, sha = _stage(lake, contracts, con, file, table, loaded)
+        if isinstance(outcome, IngestResult):
+            finish(index, outcome, sha)
+            continue
+        loaded.add((outcome.table, outcome.batch_id))
+        queue = staged.setdefault(outcome.table, [])
+        queue.append((index, outcome))
+        if (
+            len(queue) >= MAX_STAGED_FILES
+            or sum(s.rows.num_rows for _, s in queue) >= MAX_STAGED_ROWS
+        ):
+            flush(outcome.table)
+    for name in list(staged):
+        flush(name)
+    if ledger:
+        append_rows(lake, INGEST_LEDGER, ledger, LEDGER_SCHEMA)
+    ordered = [results[i] for i in sorted(results)]
+    run.rows_written = run.rows_read
     run.details = {
-        status: sum(r.status == status for r in results)
+        status: sum(r.status == status for r in ordered)
         for status in ("loaded", "duplicate", "rejected")
     }
-    if results:
+    if ordered:
         run.record(lake, "succeeded")
-    return results
+    return ordered
 
 
-def _ingest_one(
+def _stage(
     lake: Lake,
     contracts: ContractSet,
     con: duckdb.DuckDBPyConnection,
     file: LandingFile,
     table_override: str | None,
     loaded: set[tuple[str, str]],
-    run_id: str,
-) -> IngestResult:
+) -> tuple[_Staged | IngestResult, str]:
+    """Parse one file into Bronze rows, or say why it is a duplicate or rejected."""
     data = _read_bytes(lake, file)
     sha = hashlib.sha256(data).hexdigest()
     table = _table_for(contracts, file.name, table_override)
@@ -103,33 +151,41 @@ def _ingest_one(
                 hint="put it under <source>/<table>/ in the landing zone or pass --table",
             )
         if (table, batch_id) in loaded:
-            return IngestResult(file.name, "duplicate", table, batch_id)
+            return IngestResult(file.name, "duplicate", table, batch_id), sha
         rows, drift = _parse(con, contracts, table, file, data)
     except FileRejectedError as exc:
-        result = IngestResult(file.name, "rejected", table, None, 0, str(exc))
-        _record(lake, result, sha, run_id)
         if file.lake_path and not file.lake_path.startswith(REJECTED):
             target = f"{REJECTED}/{file.lake_path.removeprefix(LANDING + '/')}"
             lake.storage.move(file.lake_path, target)
             lake.storage.write_bytes(f"{target}.reason.txt", (str(exc) + "\n").encode())
-        return result
-    now = utcnow()
+        return IngestResult(file.name, "rejected", table, None, 0, str(exc)), sha
     n = rows.num_rows
+    now = utcnow()
     bronze = rows.append_column("_batch_id", pa.array(np.full(n, batch_id), pa.string()))
     bronze = bronze.append_column("_source_file", pa.array(np.full(n, file.name), pa.string()))
     bronze = bronze.append_column(
         "_ingested_at", pa.array(np.full(n, np.datetime64(now, "us")), pa.timestamp("us"))
     )
     bronze = bronze.append_column("_row_number", pa.array(np.arange(1, n + 1), pa.int64()))
+    return _Staged(file, table, batch_id, sha, bronze, drift), sha
+
+
+def _commit(lake: Lake, table: str, batch: list[_Staged], run_id: str) -> None:
+    """Append staged files in one commit; files whose batch was already committed (an
+    earlier attempt that stopped before its ledger rows) are skipped."""
+    name = f"bronze.{table}"
+    ids = {s.batch_id: f"ingest-{table}-{s.batch_id}" for s in batch}
+    done = lake.applied_ids(name, list(ids.values()))
+    todo = [s for s in batch if ids[s.batch_id] not in done]
+    if not todo:
+        return
+    data = pa.concat_tables([s.rows for s in todo], promote_options="default")
     lake.append(
-        f"bronze.{table}",
-        bronze,
-        app_id=f"ingest-{table}-{batch_id}",
-        metadata={"batch_id": batch_id, "source_file": file.name, "run_id": run_id},
+        name,
+        data,
+        app_ids=[ids[s.batch_id] for s in todo],
+        metadata={"run_id": run_id, "files": str(len(todo))},
     )
-    result = IngestResult(file.name, "loaded", table, batch_id, n, None, drift)
-    _record(lake, result, sha, run_id)
-    return result
 
 
 def _parse(
@@ -161,7 +217,7 @@ def _parse(
         raise FileRejectedError(
             f"{file.name} lacks required column(s) {', '.join(missing_required)} "
             f"of contract {table} v{contract.version}",
-            hint=f"the source must send them, or mark them required: false in contracts/{table}.yaml",
+            hint=f"have the source send them, or set required: false in contracts/{table}.yaml",
         )
     added = [c for c in rows.column_names if c not in contract.columns]
     if added and contract.schema_drift.additive == "reject":
@@ -208,8 +264,8 @@ def _loaded_batches(lake: Lake) -> set[tuple[str, str]]:
     }
 
 
-def _record(lake: Lake, result: IngestResult, sha: str, run_id: str) -> None:
-    row = {
+def _ledger_row(result: IngestResult, sha: str, run_id: str) -> dict[str, object]:
+    return {
         "source_file": result.source_file,
         "content_sha256": sha,
         "table_name": result.table,
@@ -221,7 +277,6 @@ def _record(lake: Lake, result: IngestResult, sha: str, run_id: str) -> None:
         "run_id": run_id,
         "ingested_at": utcnow(),
     }
-    append_rows(lake, INGEST_LEDGER, [row], LEDGER_SCHEMA)
 
 
 def discover(paths: Iterable[str], lake: Lake) -> list[LandingFile]:

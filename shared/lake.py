@@ -66,8 +66,14 @@ class Lake:
 
     def applied(self, table: str, app_id: str) -> bool:
         """Whether a write tagged with this idempotency id was already committed."""
+        return bool(self.applied_ids(table, [app_id]))
+
+    def applied_ids(self, table: str, app_ids: list[str]) -> set[str]:
+        """Which of these idempotency ids were already committed to the table."""
         delta = self.delta(table)
-        return delta is not None and delta.transaction_version(app_id) is not None
+        if delta is None:
+            return set()
+        return {a for a in app_ids if delta.transaction_version(a) is not None}
 
     def append(
         self,
@@ -75,15 +81,18 @@ class Lake:
         data: pa.Table,
         *,
         app_id: str | None = None,
+        app_ids: list[str] | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Append rows; new columns are added to the schema. `app_id` makes the commit
-        idempotent: a second append with the same id is skipped."""
+        idempotent: a second append with the same id is skipped. `app_ids` tags one commit
+        with several ids (the caller has checked none was applied)."""
         if data.num_rows == 0:
             return
         if app_id and self.applied(table, app_id):
             return
-        transactions = [Transaction(app_id=app_id, version=1)] if app_id else None
+        ids = [app_id] if app_id else list(app_ids or [])
+        transactions = [Transaction(app_id=i, version=1) for i in ids] or None
         props = CommitProperties(
             custom_metadata=dict(metadata or {}), app_transactions=transactions
         )
