@@ -89,8 +89,7 @@ class Frame:
     def concat(self, other: Frame) -> Frame:
         """This frame's rows followed by ``other``'s (same table)."""
         cols = {
-            name: pa.concat_arrays([arr, other.columns[name]])
-            for name, arr in self.columns.items()
+            name: pa.concat_arrays([arr, other.columns[name]]) for name, arr in self.columns.items()
         }
         meta = {
             name: np.concatenate([getattr(self, name), getattr(other, name)])
@@ -108,8 +107,9 @@ class Frame:
         mask[idx] = True
         # replace_with_mask consumes replacements in row order, hence the sort.
         replacements = pa.array([values[i] for i in order], type=pa.string())
-        self.columns[column] = pc.replace_with_mask(self.columns[column], pa.array(mask),
-                                                    replacements)
+        self.columns[column] = pc.replace_with_mask(
+            self.columns[column], pa.array(mask), replacements
+        )
 
     def text(self, column: str, idx: np.ndarray) -> list[str | None]:
         """Python values of ``column`` at rows ``idx``."""

@@ -41,8 +41,10 @@ LINE_COLUMNS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "
 CHANNEL_SOURCES = ("pos", "web")  # source index 0 = store channel, 1 = web channel
 
 # Shopping is busier in the afternoon and evening; the weights are per hour of day.
-_HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 10, 11, 10, 9, 9, 10, 11, 12, 12,
-                          10, 8, 5, 3], dtype=np.float64)
+_HOUR_WEIGHTS = np.array(
+    [1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 10, 11, 10, 9, 9, 10, 11, 12, 12, 10, 8, 5, 3],
+    dtype=np.float64,
+)
 _LINE_COUNTS = np.array([1, 2, 3, 4])
 _LINE_COUNT_P = np.array([0.45, 0.30, 0.15, 0.10])
 _QUANTITIES = np.array([1, 2, 3, 4, 5])
@@ -59,8 +61,8 @@ class OrderBook:
 
     orders: Frame
     lines: Frame
-    order_day: np.ndarray    # per order entity: delivery day of the placed version
-    order_ts: np.ndarray     # per order entity: epoch seconds
+    order_day: np.ndarray  # per order entity: delivery day of the placed version
+    order_ts: np.ndarray  # per order entity: epoch seconds
 
 
 def _eligible(ref: Reference, day_start: int) -> np.ndarray:
@@ -68,8 +70,9 @@ def _eligible(ref: Reference, day_start: int) -> np.ndarray:
     return np.flatnonzero((ref.first_ts < day_start) & ~ref.spare)
 
 
-def _pick_per_day(rng: np.random.Generator, ref: Reference, cal: Calendar,
-                  day_of_row: np.ndarray) -> np.ndarray:
+def _pick_per_day(
+    rng: np.random.Generator, ref: Reference, cal: Calendar, day_of_row: np.ndarray
+) -> np.ndarray:
     """For rows grouped by day (sorted), draw an eligible entity weighted by popularity."""
     out = np.empty(len(day_of_row), dtype=np.int64)
     bounds = np.searchsorted(day_of_row, np.arange(cal.days + 1))
@@ -85,8 +88,9 @@ def _pick_per_day(rng: np.random.Generator, ref: Reference, cal: Calendar,
     return out
 
 
-def _lifecycle(rng: np.random.Generator, order_day: np.ndarray,
-               last_day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _lifecycle(
+    rng: np.random.Generator, order_day: np.ndarray, last_day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Status updates after ``placed``: (order entity, day, status code, version) arrays.
 
     shipped 1-3 days after placing (6 % cancelled instead), delivered 1-3 days after
@@ -102,21 +106,38 @@ def _lifecycle(rng: np.random.Generator, order_day: np.ndarray,
     status1 = np.where(cancelled, _STATUS["cancelled"], _STATUS["shipped"])
     parts = [
         (ent, day1, status1, np.ones(n, np.int32)),
-        (ent[~cancelled], day2[~cancelled], np.full((~cancelled).sum(), _STATUS["delivered"]),
-         np.full((~cancelled).sum(), 2, np.int32)),
-        (ent[returned], day3[returned], np.full(returned.sum(), _STATUS["returned"]),
-         np.full(returned.sum(), 3, np.int32)),
+        (
+            ent[~cancelled],
+            day2[~cancelled],
+            np.full((~cancelled).sum(), _STATUS["delivered"]),
+            np.full((~cancelled).sum(), 2, np.int32),
+        ),
+        (
+            ent[returned],
+            day3[returned],
+            np.full(returned.sum(), _STATUS["returned"]),
+            np.full(returned.sum(), 3, np.int32),
+        ),
     ]
     e, d, s, v = (np.concatenate([p[i] for p in parts]) for i in range(4))
     keep = d <= last_day
     return e[keep], d[keep], s[keep], v[keep]
 
 
-def simulate_orders(cal: Calendar, orders_per_day: int, customers: Reference,
-                    products: Products, stores: Stores, rng: np.random.Generator) -> OrderBook:
+def simulate_orders(
+    cal: Calendar,
+    orders_per_day: int,
+    customers: Reference,
+    products: Products,
+    stores: Stores,
+    rng: np.random.Generator,
+) -> OrderBook:
     """Orders with 1-4 lines each, delivered on their day, then their status updates."""
-    counts = rng.poisson(orders_per_day, cal.days) if orders_per_day > 0 else np.zeros(
-        cal.days, np.int64)
+    counts = (
+        rng.poisson(orders_per_day, cal.days)
+        if orders_per_day > 0
+        else np.zeros(cal.days, np.int64)
+    )
     n = int(counts.sum())
     day = np.repeat(np.arange(cal.days), counts)
     hour = rng.choice(24, size=n, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum())
@@ -147,14 +168,21 @@ def simulate_orders(cal: Calendar, orders_per_day: int, customers: Reference,
         "customer_id": pa.array(customers.ids, pa.string()).take(pa.array(customer[ent])),
         "store_id": pa.array(stores.ids, pa.string()).take(pa.array(store[ent])),
         "order_ts": ts_text(ts).take(ent_idx),
-        "status": status_text.take(pa.array(np.concatenate(
-            [np.full(n, _STATUS["placed"]), ev_status]))),
+        "status": status_text.take(
+            pa.array(np.concatenate([np.full(n, _STATUS["placed"]), ev_status]))
+        ),
         "updated_at": ts_text(np.concatenate([updated, ev_ts])),
     }
-    orders = build_frame("orders", CHANNEL_SOURCES, columns, source=channel[ent],
-                         day=np.concatenate([day, ev_day]), entity=ent,
-                         version=np.concatenate([np.zeros(n, np.int32), ev_version]),
-                         ts=np.concatenate([updated, ev_ts]))
+    orders = build_frame(
+        "orders",
+        CHANNEL_SOURCES,
+        columns,
+        source=channel[ent],
+        day=np.concatenate([day, ev_day]),
+        entity=ent,
+        version=np.concatenate([np.zeros(n, np.int32), ev_version]),
+        ts=np.concatenate([updated, ev_ts]),
+    )
 
     # --- lines ------------------------------------------------------------------------
     n_lines = rng.choice(_LINE_COUNTS, size=n, p=_LINE_COUNT_P)
@@ -174,9 +202,17 @@ def simulate_orders(cal: Calendar, orders_per_day: int, customers: Reference,
         "discount_pct": vocab_text(discount, str),
     }
     # Lines travel with their order: same source and day, ordered like the order.
-    lines = build_frame("order_lines", CHANNEL_SOURCES, line_columns, source=channel[parent],
-                        day=day[parent], entity=np.arange(len(parent)), version=np.zeros(
-                            len(parent), np.int32), ts=updated[parent], parent=parent)
+    lines = build_frame(
+        "order_lines",
+        CHANNEL_SOURCES,
+        line_columns,
+        source=channel[parent],
+        day=day[parent],
+        entity=np.arange(len(parent)),
+        version=np.zeros(len(parent), np.int32),
+        ts=updated[parent],
+        parent=parent,
+    )
     return OrderBook(orders=orders, lines=lines, order_day=day, order_ts=ts)
 
 

@@ -27,10 +27,26 @@ import pyarrow as pa
 from shared.generate import catalog
 from shared.generate.frame import SECONDS_PER_DAY, Frame, build_frame, money_str, ts_str
 
-CUSTOMER_COLUMNS = ("customer_id", "first_name", "last_name", "email", "phone", "city",
-                    "country", "loyalty_tier", "signup_date", "updated_at")
-PRODUCT_COLUMNS = ("product_id", "product_name", "category", "unit_cost", "unit_price",
-                   "updated_at")
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "city",
+    "country",
+    "loyalty_tier",
+    "signup_date",
+    "updated_at",
+)
+PRODUCT_COLUMNS = (
+    "product_id",
+    "product_name",
+    "category",
+    "unit_cost",
+    "unit_price",
+    "updated_at",
+)
 STORE_COLUMNS = ("store_id", "store_name", "city", "country", "channel")
 
 
@@ -74,9 +90,9 @@ class Reference:
     frame: Frame
     ids: list[str]
     first_day: np.ndarray  # delivery day of the first version
-    first_ts: np.ndarray   # updated_at of the first version (stores: 0)
-    spare: np.ndarray      # bool: reserved for in-place defects, never referenced
-    weight: np.ndarray     # popularity used when orders pick this entity
+    first_ts: np.ndarray  # updated_at of the first version (stores: 0)
+    spare: np.ndarray  # bool: reserved for in-place defects, never referenced
+    weight: np.ndarray  # popularity used when orders pick this entity
 
 
 @dataclass
@@ -84,7 +100,7 @@ class Products(Reference):
     """Products plus their price history (one entry per version, any order)."""
 
     price_entity: np.ndarray
-    price_from: np.ndarray   # updated_at of the version: valid from this second
+    price_from: np.ndarray  # updated_at of the version: valid from this second
     price_cents: np.ndarray
 
 
@@ -110,14 +126,27 @@ def _weighted(rng: np.random.Generator, items: tuple[str, ...], weights: tuple[f
     return items[int(rng.choice(len(items), p=np.asarray(weights) / sum(weights)))]
 
 
-def _frame(table: str, columns: tuple[str, ...], rows: list[tuple[str, ...]],
-           meta: list[tuple[int, int, int, int]]) -> Frame:
+def _frame(
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    meta: list[tuple[int, int, int, int]],
+) -> Frame:
     """Frame from row tuples and (day, entity, version, ts) bookkeeping tuples."""
-    cols = {name: pa.array([r[i] for r in rows], type=pa.string())
-            for i, name in enumerate(columns)}
+    cols = {
+        name: pa.array([r[i] for r in rows], type=pa.string()) for i, name in enumerate(columns)
+    }
     m = np.array(meta, dtype=np.int64).reshape(-1, 4)
-    return build_frame(table, (_SOURCE[table],), cols, source=np.zeros(len(rows)), day=m[:, 0],
-                       entity=m[:, 1], version=m[:, 2], ts=m[:, 3])
+    return build_frame(
+        table,
+        (_SOURCE[table],),
+        cols,
+        source=np.zeros(len(rows)),
+        day=m[:, 0],
+        entity=m[:, 1],
+        version=m[:, 2],
+        ts=m[:, 3],
+    )
 
 
 _SOURCE = {"customers": "crm", "products": "erp", "stores": "erp"}
@@ -137,9 +166,15 @@ def simulate_stores(count: int, rng: np.random.Generator) -> Stores:
         rows.append((f"S{count - n_web + j + 1:03d}", name, city, country, "web"))
     meta = [(0, i, 0, 0) for i in range(count)]
     web = np.array([r[4] == "web" for r in rows])
-    return Stores(frame=_frame("stores", STORE_COLUMNS, rows, meta), ids=[r[0] for r in rows],
-                  first_day=np.zeros(count, np.int32), first_ts=np.zeros(count, np.int64),
-                  spare=np.zeros(count, bool), weight=rng.lognormal(0.0, 0.4, count), web=web)
+    return Stores(
+        frame=_frame("stores", STORE_COLUMNS, rows, meta),
+        ids=[r[0] for r in rows],
+        first_day=np.zeros(count, np.int32),
+        first_ts=np.zeros(count, np.int64),
+        spare=np.zeros(count, bool),
+        weight=rng.lognormal(0.0, 0.4, count),
+        web=web,
+    )
 
 
 def _email(rng: np.random.Generator, first: str, last: str, country: str) -> str:
@@ -157,8 +192,10 @@ def _email(rng: np.random.Generator, first: str, last: str, country: str) -> str
 
 
 def _phone(rng: np.random.Generator, country: str) -> str:
-    return "".join(str(int(rng.integers(10))) if ch == "#" else ch
-                   for ch in _pick(rng, catalog.PHONE_FORMATS[country]))
+    return "".join(
+        str(int(rng.integers(10))) if ch == "#" else ch
+        for ch in _pick(rng, catalog.PHONE_FORMATS[country])
+    )
 
 
 @dataclass
@@ -192,8 +229,8 @@ class _Rows:
     """Accumulates landing rows and their bookkeeping for one reference table."""
 
     rows: list[tuple[str, ...]]
-    meta: list[tuple[int, int, int, int]]   # (day, entity, version, updated_at)
-    versions: list[int]                     # per entity: newest version number
+    meta: list[tuple[int, int, int, int]]  # (day, entity, version, updated_at)
+    versions: list[int]  # per entity: newest version number
     first_day: list[int]
     first_ts: list[int]
     spare: list[bool]
@@ -221,8 +258,9 @@ class _Rows:
         return [e for e, s in enumerate(self.spare) if not s]
 
 
-def simulate_customers(cal: Calendar, initial: int, spare_rate: float,
-                       rng: np.random.Generator) -> Reference:
+def simulate_customers(
+    cal: Calendar, initial: int, spare_rate: float, rng: np.random.Generator
+) -> Reference:
     """Initial customers on day 0, a few sign-ups every later day, and SCD2 changes
     (city moves, loyalty tier changes) re-delivered with a newer updated_at."""
     countries = tuple(catalog.COUNTRY_WEIGHTS)
@@ -231,18 +269,34 @@ def simulate_customers(cal: Calendar, initial: int, spare_rate: float,
     acc = _Rows.empty()
 
     def row(c: _Customer, updated: int) -> tuple[str, ...]:
-        return (c.id, c.first, c.last, c.email, c.phone, _pad(rng, c.city), c.country, c.tier,
-                c.signup, ts_str(updated))
+        return (
+            c.id,
+            c.first,
+            c.last,
+            c.email,
+            c.phone,
+            _pad(rng, c.city),
+            c.country,
+            c.tier,
+            c.signup,
+            ts_str(updated),
+        )
 
     def add(day: int, signup: date, updated: int) -> None:
         country = _weighted(rng, countries, weights)
         first = _pick(rng, catalog.FIRST_NAMES[country])
         last = _pick(rng, catalog.LAST_NAMES[country])
-        c = _Customer(id=f"C{len(state) + 1:06d}", first=_pad(rng, first), last=_pad(rng, last),
-                      email=_email(rng, first, last, country), phone=_phone(rng, country),
-                      city=_pick(rng, catalog.CITIES[country]), country=country,
-                      tier=_weighted(rng, catalog.LOYALTY_TIERS, catalog.LOYALTY_WEIGHTS),
-                      signup=signup.isoformat())
+        c = _Customer(
+            id=f"C{len(state) + 1:06d}",
+            first=_pad(rng, first),
+            last=_pad(rng, last),
+            email=_email(rng, first, last, country),
+            phone=_phone(rng, country),
+            city=_pick(rng, catalog.CITIES[country]),
+            country=country,
+            tier=_weighted(rng, catalog.LOYALTY_TIERS, catalog.LOYALTY_WEIGHTS),
+            signup=signup.isoformat(),
+        )
         state.append(c)
         acc.first(row(c, updated), day, updated, bool(rng.random() < spare_rate))
 
@@ -269,17 +323,25 @@ def simulate_customers(cal: Calendar, initial: int, spare_rate: float,
         for _ in range(int(rng.poisson(signups_per_day))):
             add(day, cal.date_of(day), start + int(rng.integers(SECONDS_PER_DAY)))
 
-    return Reference(frame=_frame("customers", CUSTOMER_COLUMNS, acc.rows, acc.meta),
-                     ids=[c.id for c in state], first_day=np.array(acc.first_day, np.int32),
-                     first_ts=np.array(acc.first_ts, np.int64), spare=np.array(acc.spare, bool),
-                     weight=rng.lognormal(0.0, 0.8, len(state)))
+    return Reference(
+        frame=_frame("customers", CUSTOMER_COLUMNS, acc.rows, acc.meta),
+        ids=[c.id for c in state],
+        first_day=np.array(acc.first_day, np.int32),
+        first_ts=np.array(acc.first_ts, np.int64),
+        spare=np.array(acc.spare, bool),
+        weight=rng.lognormal(0.0, 0.8, len(state)),
+    )
 
 
 def _product_names(rng: np.random.Generator) -> list[tuple[str, str, int, int]]:
     """Shuffled (name, category, min cents, max cents) combinations of the catalogue."""
-    combos = [(f"{brand} {item} {variant}", category, lo, hi)
-              for category, (items, variants, (lo, hi)) in catalog.PRODUCT_CATEGORIES.items()
-              for brand in catalog.BRANDS for item in items for variant in variants]
+    combos = [
+        (f"{brand} {item} {variant}", category, lo, hi)
+        for category, (items, variants, (lo, hi)) in catalog.PRODUCT_CATEGORIES.items()
+        for brand in catalog.BRANDS
+        for item in items
+        for variant in variants
+    ]
     return [combos[i] for i in rng.permutation(len(combos)).tolist()]
 
 
@@ -288,8 +350,9 @@ def _cost(rng: np.random.Generator, price: int) -> int:
     return max(1, min(price - 1, int(price * rng.uniform(0.35, 0.75))))
 
 
-def simulate_products(cal: Calendar, initial: int, spare_rate: float,
-                      rng: np.random.Generator) -> Products:
+def simulate_products(
+    cal: Calendar, initial: int, spare_rate: float, rng: np.random.Generator
+) -> Products:
     """Initial assortment on day 0, the odd new product later, and price changes
     re-delivered with a newer updated_at (unit_cost always stays below unit_price)."""
     names = _product_names(rng)
@@ -298,8 +361,14 @@ def simulate_products(cal: Calendar, initial: int, spare_rate: float,
     history: list[tuple[int, int, int]] = []  # (entity, valid from, price cents)
 
     def row(p: _Product, updated: int) -> tuple[str, ...]:
-        return (p.id, _pad(rng, p.name), p.category, money_str(p.cost), money_str(p.price),
-                ts_str(updated))
+        return (
+            p.id,
+            _pad(rng, p.name),
+            p.category,
+            money_str(p.cost),
+            money_str(p.price),
+            ts_str(updated),
+        )
 
     def add(day: int, updated: int) -> None:
         entity = len(state)
@@ -307,8 +376,13 @@ def simulate_products(cal: Calendar, initial: int, spare_rate: float,
         if entity >= len(names):  # more products asked for than the catalogue combines
             name = f"{name} {entity // len(names) + 1}"
         price = int(rng.integers(lo // 10, hi // 10 + 1)) * 10 + 9  # shelf prices end in 9
-        p = _Product(id=f"P{entity + 1:05d}", name=name, category=category, price=price,
-                     cost=_cost(rng, price))
+        p = _Product(
+            id=f"P{entity + 1:05d}",
+            name=name,
+            category=category,
+            price=price,
+            cost=_cost(rng, price),
+        )
         state.append(p)
         acc.first(row(p, updated), day, updated, bool(rng.random() < spare_rate))
         history.append((entity, updated, price))
@@ -336,8 +410,14 @@ def simulate_products(cal: Calendar, initial: int, spare_rate: float,
             add(day, start + int(rng.integers(SECONDS_PER_DAY)))
 
     h = np.array(history, dtype=np.int64).reshape(-1, 3)
-    return Products(frame=_frame("products", PRODUCT_COLUMNS, acc.rows, acc.meta),
-                    ids=[p.id for p in state], first_day=np.array(acc.first_day, np.int32),
-                    first_ts=np.array(acc.first_ts, np.int64), spare=np.array(acc.spare, bool),
-                    weight=rng.lognormal(0.0, 1.0, len(state)),
-                    price_entity=h[:, 0], price_from=h[:, 1], price_cents=h[:, 2])
+    return Products(
+        frame=_frame("products", PRODUCT_COLUMNS, acc.rows, acc.meta),
+        ids=[p.id for p in state],
+        first_day=np.array(acc.first_day, np.int32),
+        first_ts=np.array(acc.first_ts, np.int64),
+        spare=np.array(acc.spare, bool),
+        weight=rng.lognormal(0.0, 1.0, len(state)),
+        price_entity=h[:, 0],
+        price_from=h[:, 1],
+        price_cents=h[:, 2],
+    )
