@@ -28,6 +28,7 @@ class Lake:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.options = storage.delta_options()
+        self._open: dict[str, DeltaTable] = {}
 
     def url(self, table: str) -> str:
         layer, _, name = table.partition(".")
@@ -36,17 +37,26 @@ class Lake:
         return self.storage.table_url(layer, name)
 
     def delta(self, table: str) -> DeltaTable | None:
-        """The Delta table, or None when it does not exist yet."""
+        """The Delta table at its latest version, or None when it does not exist yet.
+        Opened tables are kept and brought up to date by reading only the new log entries."""
+        cached = self._open.get(table)
+        if cached is not None:
+            cached.update_incremental()
+            return cached
         try:
-            return DeltaTable(self.url(table), storage_options=self.options or None)
+            opened = DeltaTable(self.url(table), storage_options=self.options or None)
         except TableNotFoundError:
             return None
+        self._open[table] = opened
+        return opened
 
     def exists(self, table: str) -> bool:
         return self.delta(table) is not None
 
     def dataset(self, table: str) -> ds.Dataset | None:
-        """A lazily read Arrow dataset (DuckDB pushes projections and filters into it)."""
+        """A lazily read Arrow dataset. Only for tables written by appends alone (Bronze):
+        delta-rs MERGE and DELETE write string columns as `string_view` (delta-io/delta-rs
+        #4579), and pyarrow cannot evaluate a pushed-down string filter on those files."""
         delta = self.delta(table)
         return None if delta is None else delta.to_pyarrow_dataset()
 
@@ -57,12 +67,18 @@ class Lake:
         columns: list[str] | None = None,
         filter: ds.Expression | None = None,
     ) -> pa.Table | None:
+        """The table's rows (projected to `columns` where present), filtered in memory
+        after the scan, so files written by MERGE read as plain strings."""
         dataset = self.dataset(table)
         if dataset is None:
             return None
         if columns is not None:
             columns = [c for c in columns if c in dataset.schema.names]
-        return dataset.to_table(columns=columns, filter=filter)
+        if filter is None:
+            return dataset.to_table(columns=columns)
+        # The filter may name columns outside the projection: scan, filter, then project.
+        data = dataset.to_table().filter(filter)
+        return data if columns is None else data.select(columns)
 
     def applied(self, table: str, app_id: str) -> bool:
         """Whether a write tagged with this idempotency id was already committed."""

@@ -198,6 +198,8 @@ class VolumeAnomalyRule(_TableRuleBase):
 class QuarantineRateRule(_TableRuleBase):
     check: Literal["quarantine_rate"]
     max_ratio: float = Field(ge=0, le=1)
+    min_rows: int = Field(default=20, ge=0)
+    """Below this many new rows the rate says little, and the rule is not evaluated."""
 
 
 TableRule = Annotated[

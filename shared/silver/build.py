@@ -7,6 +7,8 @@ re-read from Bronze by lineage and judged again under the current contract.
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -190,8 +192,21 @@ def _build_table(
 
     result.written = to_silver.num_rows
     result.released = released.num_rows
-
-    _write(lake, contract, to_silver, quarantine, released, dropped, replaces)
+    con.register("held_out", quarantine)
+    split = (
+        "SELECT q.* FROM held_out q JOIN bronze_in b "
+        "ON q._batch_id = b._batch_id AND q._row_number = b._row_number WHERE "
+    )
+    held_new = to_arrow(con, split + "b._origin = 'new'")
+    held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
+    digest = hashlib.sha256("\n".join(new_batches).encode()).hexdigest()[:24]
+    write_id = digest if new_batches else run.run_id
+    _write(
+        lake,
+        contract,
+        _Outputs(to_silver, replaces, held_new, held_changed, released, dropped),
+        write_id,
+    )
     if new_batches:
         lake.append(
             PROCESSED_BATCHES,
@@ -210,10 +225,7 @@ def _build_table(
             app_id=f"{run.run_id}-{table}",
         )
     # Row-rule tallies count each row once: rechecked rows were counted when first held.
-    fresh_held = quarantine.filter(
-        pc.is_in(quarantine["_batch_id"], pa.array(new_batches, pa.string()))
-    )
-    result.dq = evaluate_table_rules(lake, con, contract, result, run.run_id, to_silver, fresh_held)
+    result.dq = evaluate_table_rules(lake, con, contract, result, run.run_id, to_silver, held_new)
 
     if result.dq:
         lake.append(DQ_RESULTS, pa.Table.from_pylist(result.dq), app_id=f"dq-{run.run_id}-{table}")
@@ -242,11 +254,17 @@ def _retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:
     )
     if held is None:
         return pa.table(
-            {"_batch_id": pa.array([], pa.string()), "_row_number": pa.array([], pa.int64())}
+            {
+                "_batch_id": pa.array([], pa.string()),
+                "_row_number": pa.array([], pa.int64()),
+                "_held_status": pa.array([], pa.string()),
+            }
         )
     if not replay:
         held = held.filter(pc.field("retryable"))
-    return held.select(["_batch_id", "_row_number"])
+    return held.select(["_batch_id", "_row_number", "status"]).rename_columns(
+        ["_batch_id", "_row_number", "_held_status"]
+    )
 
 
 def _load_input(
@@ -261,7 +279,9 @@ def _load_input(
         """
         CREATE OR REPLACE TEMP TABLE bronze_in AS
         SELECT b.*, CASE WHEN b._batch_id IN (SELECT _batch_id FROM new_batches)
-                         THEN 'new' ELSE 'retry' END AS _origin
+                         THEN 'new' ELSE 'retry' END AS _origin,
+            (SELECT r._held_status FROM retry_lineage r
+             WHERE r._batch_id = b._batch_id AND r._row_number = b._row_number) AS _held_status
         FROM bronze_rows b
         WHERE b._batch_id IN (SELECT _batch_id FROM new_batches)
            OR EXISTS (SELECT 1 FROM retry_lineage r
@@ -279,11 +299,11 @@ def _register_known(
     (a quarantined parent has arrived; its own problem is reported on its own table)."""
     for i, rule in enumerate(contract.references):
         parts = []
-        silver = lake.dataset(f"silver.{rule.table}")
+        silver = lake.read(f"silver.{rule.table}", columns=[rule.to])
         if silver is not None:
             con.register(f"parent_silver_{i}", silver)
             parts.append(f"SELECT CAST({quote(rule.to)} AS VARCHAR) AS key FROM parent_silver_{i}")
-        held = lake.dataset(f"quarantine.{rule.table}")
+        held = lake.read(f"quarantine.{rule.table}", columns=[rule.to, "status"])
         if held is not None and rule.to in contracts[rule.table].keys:
             con.register(f"parent_held_{i}", held)
             parts.append(
@@ -317,7 +337,12 @@ def _classify(
         for c in contract.pii_columns
     )
     source = f"(SELECT * REPLACE ({replaced}) FROM checked)" if replaced else "checked"
-    hashed = row_hash_sql([raw(c) for c in contract.columns] + [quote(c) for c in carried])
+    # The hash is over typed values, so the same row sent as CSV text and as Parquet with
+    # native types (or "12.5" and "12.50") is one row; text that did not type counts as is.
+    hashed = row_hash_sql(
+        [f"coalesce(CAST({quote(c)} AS VARCHAR), {raw(c)})" for c in contract.columns]
+        + [quote(c) for c in carried]
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE rows AS
         SELECT *, {hashed} AS _row_hash, {classify.seq_expr(contract)} AS _seq,
@@ -341,7 +366,7 @@ def _register_existing(
 ) -> None:
     """`silver_all` (the Silver rows, with every column this build needs) and `known`
     (content hash and lineage of rows held in Silver or quarantine)."""
-    silver = lake.dataset(f"silver.{table}")
+    silver = lake.read(f"silver.{table}")
     cols = outputs.silver_columns(contract, carried)
     scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
     wanted = [*cols, *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
@@ -368,15 +393,27 @@ def _register_existing(
         )
         con.execute(f"CREATE OR REPLACE TEMP VIEW silver_all AS SELECT {shape} FROM silver_scan")
     parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_all"]
-    held = lake.dataset(f"quarantine.{table}")
+    held = lake.read(
+        f"quarantine.{table}", columns=["_row_hash", "_batch_id", "_row_number", "status"]
+    )
     if held is not None:
         con.register("held_scan", held)
         parts.append(
             "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
         )
+    # A copy of a version that was later superseded is still a copy, not a stale record.
+    gone = lake.read(
+        DROPPED_ROWS,
+        columns=["_row_hash", "_batch_id", "_row_number"],
+        filter=pc.field("table_name") == table,
+    )
+    if gone is not None:
+        con.register("dropped_scan", gone)
+        parts.append("SELECT _row_hash, _batch_id, _row_number FROM dropped_scan")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE known AS
-        SELECT * FROM ({" UNION ALL ".join(parts)}) WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
+        SELECT * FROM ({" UNION ALL ".join(parts)})
+        WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
     )
 
 
@@ -429,41 +466,58 @@ def _decide(
             )
         )
     dropped = to_arrow(con, " UNION ALL ".join(dropped_parts), params)
-    replaces = bool(contract.scd2) or bool(
-        con.execute(
-            "SELECT count(*) FROM decided WHERE _wins AND _silver_batch IS NOT NULL"
-        ).fetchall()[0][0]
+    touched = (
+        "SELECT count(*) FROM placed WHERE _existing"
+        if contract.scd2
+        else "SELECT count(*) FROM decided WHERE _wins AND _silver_batch IS NOT NULL"
     )
+    replaces = bool(con.execute(touched).fetchall()[0][0])
     return to_silver, dropped, replaces
 
 
 def _write(
     lake: Lake,
     contract: Contract,
-    to_silver: pa.Table,
-    quarantine: pa.Table,
-    released: pa.Table,
-    dropped: pa.Table,
-    replaces: bool,
+    outputs_: _Outputs,
+    write_id: str,
 ) -> None:
+    """Silver first, then quarantine and dropped rows. Appends carry an idempotency id
+    derived from the input batches, so a re-run after a crash does not add them twice;
+    MERGE is used only where existing rows change."""
     table = contract.table
     silver = f"silver.{table}"
-    if contract.scd2:
-        lake.upsert(silver, to_silver, keys=[*contract.keys, "valid_from"])
-    elif replaces:
-        lake.upsert(silver, to_silver, keys=list(contract.keys))
+    if not outputs_.replaces:
+        lake.append(silver, outputs_.silver, app_id=f"silver-{table}-{write_id}")
+    elif contract.scd2:
+        lake.upsert(silver, outputs_.silver, keys=[*contract.keys, "valid_from"])
     else:
-        lake.append(silver, to_silver)
+        lake.upsert(silver, outputs_.silver, keys=list(contract.keys))
     lineage = ["_batch_id", "_row_number"]
     held = f"quarantine.{table}"
-    keep_first_seen = [c for c in quarantine.column_names if c != "quarantined_at"]
-    lake.upsert(held, quarantine, keys=lineage, update_columns=keep_first_seen)
-    if released.num_rows:
+    lake.append(held, outputs_.held_new, app_id=f"quarantine-{table}-{write_id}")
+    if outputs_.held_changed.num_rows:
+        keep_first_seen = [c for c in outputs_.held_changed.column_names if c != "quarantined_at"]
+        lake.upsert(
+            held, outputs_.held_changed, keys=lineage, update_columns=keep_first_seen, insert=False
+        )
+    if outputs_.released.num_rows:
         lake.upsert(
             held,
-            released,
+            outputs_.released,
             keys=lineage,
             update_columns=["status", "released_run_id", "released_at", "checked_at"],
             insert=False,
         )
-    lake.upsert(DROPPED_ROWS, dropped, keys=["table_name", *lineage])
+    lake.append(DROPPED_ROWS, outputs_.dropped, app_id=f"dropped-{table}-{write_id}")
+
+
+@dataclass
+class _Outputs:
+    silver: pa.Table
+    replaces: bool
+    """Whether any Silver row is replaced (MERGE) rather than only added (append)."""
+    held_new: pa.Table
+    held_changed: pa.Table
+    """Rechecked held rows whose status changed (pending -> quarantined)."""
+    released: pa.Table
+    dropped: pa.Table

@@ -3,8 +3,10 @@
 - Trimming strips every character Python's `str.isspace` accepts, plus the byte-order
   mark and zero-width space, from both ends; a value that trims to '' is NULL.
 - PII values are hashed as HMAC-SHA256(key, utf8(lower(trim(value)))), hex encoded.
-- A row's content hash is SHA-256 of its normalised column texts (PII already hashed)
-  joined by U+001F, with NULL written as U+0000, in contract column order.
+- A row's content hash is SHA-256 of its column texts joined by U+001F, NULL written as
+  U+0000, in contract column order; a column's text is its typed value rendered as
+  DuckDB casts it to VARCHAR (ISO dates and timestamps, decimals with their scale), or
+  its normalised text when it does not type; PII columns enter as their keyed hash.
 These definitions are reproducible in any engine (`tests/shared/silver` checks them
 against plain Python).
 """

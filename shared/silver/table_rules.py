@@ -98,7 +98,7 @@ def evaluate_table_rules(
                 message=f"{failed} of {result.rows_read} rows failed",
             )
 
-    silver = lake.dataset(f"silver.{contract.table}")
+    silver = lake.read(f"silver.{contract.table}")
     if silver is not None:
         con.register("dq_silver", silver)
     current = "WHERE is_current" if contract.scd2 else ""
@@ -193,7 +193,7 @@ def evaluate_table_rules(
                 message="" if ok else f"{fresh} rows vs a usual {baseline:.0f} ({ratio:.2f}x)",
             )
         elif isinstance(rule, QuarantineRateRule):
-            if result.rows_read == 0:
+            if result.rows_read == 0 or result.rows_read < rule.min_rows:
                 continue
             ratio = result.quarantined / result.rows_read
             ok = ratio <= rule.max_ratio

@@ -251,7 +251,7 @@ def test_late_parent_is_held_then_released(land, deliver, lake):
         True,
     )
     assert rows(lake, "silver.orders") == []
-    assert first.critical_failures == ["orders.quarantine_rate"]
+    assert first.critical_failures == []  # one row is below the rate rule's min_rows
     second = deliver(land("customers", "c.csv", [CUST]))
     assert [r["order_id"] for r in rows(lake, "silver.orders")] == ["O1"]
     assert held(lake, "orders") == []
@@ -325,3 +325,16 @@ def test_dq_results_record_table_and_row_rules(land, deliver, lake):
     assert by_rule["stores.channel_known"]["passed"] is False
     assert by_rule["stores.unique"]["passed"] is True
     assert len(rows(lake, "_ops.dq_results")) == len(stores.dq)
+
+
+def test_high_quarantine_rate_is_a_critical_failure(land, deliver, lake):
+    bad = [f"S{i},Shop {i},,GB,mall" for i in range(25)]
+    result = deliver(land("stores", "s.csv", bad))
+    assert result.critical_failures == []  # stores has no rate rule
+    orders = [f"O{i},C1,S1,2024-01-10T10:00:00,lost,2024-01-10T10:00:00" for i in range(30)]
+    result = deliver(
+        land("stores", "s2.csv", [STORE]),
+        land("customers", "c.csv", [CUST]),
+        land("orders", "o.csv", orders),
+    )
+    assert result.critical_failures == ["orders.quarantine_rate"]
