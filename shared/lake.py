@@ -7,6 +7,7 @@ Tables are named `<layer>.<name>` (`bronze.orders`, `_ops.runs`) and live at
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -20,6 +21,8 @@ from shared.errors import TransientError
 
 T = TypeVar("T")
 COMMIT_ATTEMPTS = 6
+FRESH_SECONDS = 1.0
+READ_CACHE_ENTRIES = 32
 
 
 class Lake:
@@ -29,6 +32,11 @@ class Lake:
         self.storage = storage
         self.options = storage.delta_options()
         self._open: dict[str, DeltaTable] = {}
+        self._checked: dict[str, float] = {}
+        self._reads: OrderedDict[tuple[str, int, tuple[str, ...] | None], pa.Table] = OrderedDict()
+        # Tables found missing; forgotten when this Lake writes them. A Lake lives for one
+        # job, so a table another job creates meanwhile is seen by the next job.
+        self._missing: set[str] = set()
 
     def url(self, table: str) -> str:
         layer, _, name = table.partition(".")
@@ -38,16 +46,24 @@ class Lake:
 
     def delta(self, table: str) -> DeltaTable | None:
         """The Delta table at its latest version, or None when it does not exist yet.
-        Opened tables are kept and brought up to date by reading only the new log entries."""
+        Opened tables are kept and brought up to date by reading only the new log entries,
+        at most once per `FRESH_SECONDS` (this Lake's own writes update them directly)."""
         cached = self._open.get(table)
         if cached is not None:
-            cached.update_incremental()
+            now = time.monotonic()
+            if now - self._checked.get(table, 0.0) > FRESH_SECONDS:
+                cached.update_incremental()
+                self._checked[table] = now
             return cached
+        if table in self._missing:
+            return None
         try:
             opened = DeltaTable(self.url(table), storage_options=self.options or None)
         except TableNotFoundError:
+            self._missing.add(table)
             return None
         self._open[table] = opened
+        self._checked[table] = time.monotonic()
         return opened
 
     def exists(self, table: str) -> bool:
@@ -69,16 +85,36 @@ class Lake:
     ) -> pa.Table | None:
         """The table's rows (projected to `columns` where present), filtered in memory
         after the scan, so files written by MERGE read as plain strings."""
-        dataset = self.dataset(table)
-        if dataset is None:
+        delta = self.delta(table)
+        if delta is None:
             return None
-        if columns is not None:
-            columns = [c for c in columns if c in dataset.schema.names]
-        if filter is None:
-            return dataset.to_table(columns=columns)
+        names = delta.schema().to_arrow().names
+        wanted = None if columns is None else tuple(c for c in columns if c in names)
         # The filter may name columns outside the projection: scan, filter, then project.
-        data = dataset.to_table().filter(filter)
-        return data if columns is None else data.select(columns)
+        data = self._scan(table, delta, None if filter is not None else wanted)
+        if filter is not None:
+            data = data.filter(filter)
+            if wanted is not None:
+                data = data.select(list(wanted))
+        return data
+
+    def _scan(
+        self, table: str, delta: DeltaTable, columns: tuple[str, ...] | None
+    ) -> pa.Table:
+        # A job reads the same small tables (parents, ledgers) many times between writes;
+        # a read is kept until the table's version moves on.
+        key = (table, delta.version(), columns)
+        cached = self._reads.get(key)
+        if cached is not None:
+            self._reads.move_to_end(key)
+            return cached
+        data = delta.to_pyarrow_dataset().to_table(
+            columns=None if columns is None else list(columns)
+        )
+        self._reads[key] = data
+        while len(self._reads) > READ_CACHE_ENTRIES:
+            self._reads.popitem(last=False)
+        return data
 
     def applied(self, table: str, app_id: str) -> bool:
         """Whether a write tagged with this idempotency id was already committed."""
@@ -115,7 +151,7 @@ class Lake:
         self._retry(
             table,
             lambda: write_deltalake(
-                self.url(table),
+                self._target(table),
                 data,
                 mode="append",
                 schema_mode="merge",
@@ -128,7 +164,7 @@ class Lake:
         self._retry(
             table,
             lambda: write_deltalake(
-                self.url(table),
+                self._target(table),
                 data,
                 mode="overwrite",
                 schema_mode="overwrite",
@@ -178,14 +214,35 @@ class Lake:
         if delta is not None:
             self._retry(table, lambda: delta.delete(predicate))
 
+    def _target(self, table: str) -> DeltaTable | str:
+        # Writing through the open table object spares re-reading its log and keeps it
+        # current; a table that does not exist yet is created from its URL.
+        return self.delta(table) or self.url(table)
+
+    def compact(self, table: str, *, min_files: int = 32) -> bool:
+        """Rewrite many small files into few (Delta OPTIMIZE), once a table has at least
+        `min_files`; every incremental run adds files, and readers pay per file."""
+        delta = self.delta(table)
+        if delta is None or len(delta.file_uris()) < min_files:
+            return False
+        self._retry(table, lambda: delta.optimize.compact())
+        return True
+
     def _retry(self, table: str, action: Callable[[], T]) -> T:
+        self._missing.discard(table)
         # Optimistic concurrency: another writer may commit first; the write is re-run
         # against the new table version with backoff.
         delay = 0.05
+        # Whatever happens, the next look at this table reads its log again.
+        self._checked.pop(table, None)
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                return action()
+                result = action()
+                self._checked.pop(table, None)
+                self._missing.discard(table)
+                return result
             except CommitFailedError as exc:
+                self._checked.pop(table, None)
                 if attempt == COMMIT_ATTEMPTS - 1:
                     raise TransientError(
                         f"could not commit to {table} after {COMMIT_ATTEMPTS} attempts: {exc}",

@@ -8,7 +8,6 @@ re-read from Bronze by lineage and judged again under the current contract.
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,8 +23,10 @@ from shared.lake import Lake
 from shared.ops import (
     DQ_RESULTS,
     DROPPED_ROWS,
+    INGEST_LEDGER,
     PROCESSED_BATCHES,
     PROCESSED_SCHEMA,
+    RUNS,
     Run,
     utcnow,
 )
@@ -81,6 +82,35 @@ class SilverResult:
         ]
 
 
+@dataclass
+class _RunState:
+    """Bookkeeping read once per run and written once at its end."""
+
+    processed: set[tuple[str, str]]
+    dq_history: pa.Table | None
+    marks: list[dict[str, Any]] = field(default_factory=list)
+    dq: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, lake: Lake) -> _RunState:
+        done = lake.read(PROCESSED_BATCHES, columns=["table_name", "batch_id"])
+        processed = set(zip(*done.to_pydict().values(), strict=True)) if done is not None else set()
+        history = lake.read(DQ_RESULTS, columns=["table_name", "rule_id", "observed", "checked_at"])
+        return cls(processed, history)
+
+    def save(self, lake: Lake, run_id: str) -> None:
+        # Written after every table's data: a crash before this re-reads the same batches,
+        # and the idempotent appends and merges of the data make that harmless.
+        if self.marks:
+            lake.append(
+                PROCESSED_BATCHES,
+                pa.Table.from_pylist(self.marks, schema=PROCESSED_SCHEMA),
+                app_id=f"processed-{run_id}",
+            )
+        if self.dq:
+            lake.append(DQ_RESULTS, pa.Table.from_pylist(self.dq), app_id=f"dq-{run_id}")
+
+
 def build_silver(
     lake: Lake,
     contracts: ContractSet,
@@ -96,6 +126,7 @@ def build_silver(
     clock = now or utcnow()
     set_clock(con, clock)
     run = Run.start("silver_replay" if replay else "silver", clock)
+    state = _RunState.load(lake)
     results = []
     try:
         for table in contracts.build_order():
@@ -106,13 +137,15 @@ def build_silver(
             set_clock(cursor, clock)
             try:
                 result = _build_table(
-                    lake, contracts, cursor, contracts[table], pii_key, run, replay
+                    lake, contracts, cursor, contracts[table], pii_key, run, replay, state
                 )
             finally:
                 cursor.close()
             results.append(result)
             if progress:
                 progress(result)
+        state.save(lake, run.run_id)
+        _compact(lake, [r.table for r in results if not r.noop])
     except Exception as exc:
         run.details = {"tables": [_summary(r) for r in results]}
         run.record(lake, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -130,6 +163,12 @@ def build_silver(
     return result
 
 
+def _compact(lake: Lake, tables: list[str]) -> None:
+    names = [f"{layer}.{t}" for t in tables for layer in ("silver", "quarantine")]
+    for name in [*names, PROCESSED_BATCHES, DQ_RESULTS, DROPPED_ROWS, RUNS, INGEST_LEDGER]:
+        lake.compact(name)
+
+
 def _summary(result: TableResult) -> dict[str, Any]:
     return {k: v for k, v in result.__dict__.items() if k != "dq"}
 
@@ -142,13 +181,14 @@ def _build_table(
     pii_key: bytes,
     run: Run,
     replay: bool,
+    state: _RunState,
 ) -> TableResult:
     table = contract.table
     result = TableResult(table)
     bronze = lake.dataset(f"bronze.{table}")
     if bronze is None:
         return result
-    new_batches = _new_batches(lake, con, bronze, table)
+    new_batches = _new_batches(con, bronze, table, state.processed)
     retry = _retry_lineage(lake, table, replay)
     if not new_batches and retry.num_rows == 0:
         return result
@@ -207,43 +247,27 @@ def _build_table(
         _Outputs(to_silver, replaces, held_new, held_changed, released, dropped),
         write_id,
     )
-    if new_batches:
-        lake.append(
-            PROCESSED_BATCHES,
-            pa.Table.from_pylist(
-                [
-                    {
-                        "table_name": table,
-                        "batch_id": b,
-                        "run_id": run.run_id,
-                        "processed_at": utcnow(),
-                    }
-                    for b in new_batches
-                ],
-                schema=PROCESSED_SCHEMA,
-            ),
-            app_id=f"{run.run_id}-{table}",
-        )
-    # Row-rule tallies count each row once: rechecked rows were counted when first held.
-    result.dq = evaluate_table_rules(lake, con, contract, result, run.run_id, to_silver, held_new)
-
-    if result.dq:
-        lake.append(DQ_RESULTS, pa.Table.from_pylist(result.dq), app_id=f"dq-{run.run_id}-{table}")
+    state.marks += [
+        {"table_name": table, "batch_id": b, "run_id": run.run_id, "processed_at": utcnow()}
+        for b in new_batches
+    ]
+    result.dq = evaluate_table_rules(
+        lake, con, contract, result, run.run_id, to_silver, held_new, state.dq_history
+    )
+    state.dq += result.dq
     return result
 
 
-def _new_batches(lake: Lake, con: duckdb.DuckDBPyConnection, bronze: Any, table: str) -> list[str]:
+def _new_batches(
+    con: duckdb.DuckDBPyConnection, bronze: Any, table: str, processed: set[tuple[str, str]]
+) -> list[str]:
     con.register("bronze_scan", bronze)
     batches = [
         r[0]
         for r in con.execute("SELECT DISTINCT _batch_id FROM bronze_scan ORDER BY 1").fetchall()
     ]
     con.unregister("bronze_scan")
-    done = lake.read(
-        PROCESSED_BATCHES, columns=["batch_id"], filter=pc.field("table_name") == table
-    )
-    seen = set(done.column("batch_id").to_pylist()) if done is not None else set()
-    return [b for b in batches if b not in seen]
+    return [b for b in batches if (table, b) not in processed]
 
 
 def _retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:

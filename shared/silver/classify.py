@@ -190,11 +190,11 @@ def fates_sql(contract: Contract) -> str:
         parts += [
             f"SELECT {cols}, 'superseded' FROM candidates "
             f"WHERE NOT _stale AND NOT {beats_silver()}",
-            f"SELECT p._batch_id, p._row_number, c._origin, "
-            f"CASE WHEN p._pos = 1 THEN 'silver' ELSE 'superseded' END "
-            f"FROM placed p JOIN candidates c "
-            f"ON p._batch_id = c._batch_id AND p._row_number = c._row_number "
-            f"WHERE NOT p._existing",
+            "SELECT p._batch_id, p._row_number, c._origin, "
+            "CASE WHEN p._pos = 1 THEN 'silver' ELSE 'superseded' END "
+            "FROM placed p JOIN candidates c "
+            "ON p._batch_id = c._batch_id AND p._row_number = c._row_number "
+            "WHERE NOT p._existing",
         ]
     else:
         parts.append(

@@ -21,7 +21,7 @@ from shared.contracts.model import (
 )
 from shared.engine import quote
 from shared.lake import Lake
-from shared.ops import DQ_RESULTS, utcnow
+from shared.ops import utcnow
 
 if TYPE_CHECKING:
     from shared.silver.build import TableResult
@@ -35,6 +35,7 @@ def evaluate_table_rules(
     run_id: str,
     written: pa.Table,
     quarantined: pa.Table,
+    history: pa.Table | None,
 ) -> list[dict[str, Any]]:
     """One DQ result per row rule that was evaluated and per table rule."""
     now = utcnow()
@@ -179,7 +180,7 @@ def evaluate_table_rules(
             fresh = result.rows_read
             if fresh == 0:
                 continue
-            baseline = _baseline(lake, contract.table, rule.id, rule.window)
+            baseline = _baseline(history, contract.table, rule.id, rule.window)
             ratio = fresh / baseline if baseline else 1.0
             ok = rule.min_ratio <= ratio <= rule.max_ratio
             add(
@@ -224,14 +225,10 @@ def _tally(data: pa.Table, column: str) -> dict[str, int]:
     return {c["values"]: c["counts"] for c in counts}
 
 
-def _baseline(lake: Lake, table: str, rule_id: str, window: int) -> float | None:
-    history = lake.read(
-        DQ_RESULTS,
-        columns=["rule_id", "observed", "checked_at"],
-        filter=(pc.field("table_name") == table) & (pc.field("rule_id") == rule_id),
-    )
+def _baseline(history: pa.Table | None, table: str, rule_id: str, window: int) -> float | None:
     if history is None or history.num_rows == 0:
         return None
-    recent = history.sort_by([("checked_at", "descending")]).slice(0, window)
+    mine = history.filter((pc.field("table_name") == table) & (pc.field("rule_id") == rule_id))
+    recent = mine.sort_by([("checked_at", "descending")]).slice(0, window)
     values = [v for v in recent.column("observed").to_pylist() if v]
     return sum(values) / len(values) if values else None
