@@ -352,25 +352,24 @@ def _classify(
 ) -> None:
     parent_keys = {rule.id: f"parent_keys_{i}" for i, rule in enumerate(contract.references)}
     typed = typed_select(contract, present, "bronze_in", [*carried, "_origin"])
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE checked AS {checked_select(contract, f'({typed})', parent_keys)}"
-    )
+    checked = f"({checked_select(contract, f'({typed})', parent_keys)})"
     replaced = ", ".join(
         f"{hmac_sql(f'lower({raw(c)})', pii_key)} AS {quote(c)}, "
         f"{hmac_sql(f'lower({raw(c)})', pii_key)} AS {raw(c)}"
         for c in contract.pii_columns
     )
-    source = f"(SELECT * REPLACE ({replaced}) FROM checked)" if replaced else "checked"
+    source = f"(SELECT * REPLACE ({replaced}) FROM {checked})" if replaced else checked
     # The hash is over typed values, so the same row sent as CSV text and as Parquet with
     # native types (or "12.5" and "12.50") is one row; text that did not type counts as is.
     hashed = row_hash_sql(
         [f"coalesce(CAST({quote(c)} AS VARCHAR), {raw(c)})" for c in contract.columns]
         + [quote(c) for c in carried]
     )
+    # The one wide table of the build; later steps carry only `_rid`, keys and lineage.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE rows AS
         SELECT *, {hashed} AS _row_hash, {classify.seq_expr(contract)} AS _seq,
-            _warnings AS _dq_warnings
+            _warnings AS _dq_warnings, row_number() OVER () AS _rid
         FROM {source}"""
     )
     _register_existing(lake, con, contract, carried, table)
@@ -474,7 +473,7 @@ def _decide(
         )
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {classify.latest_sql(contract)}")
-        winners = "(SELECT * FROM decided WHERE _wins)"
+        winners = "(SELECT r.* FROM rows r SEMI JOIN decided d ON r._rid = d._rid AND d._wins)"
         to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, winners), params)
         dropped_parts.append(
             outputs.dropped_rows_sql(

@@ -49,8 +49,9 @@ def outcome_sql(contract: Contract) -> str:
     """Adds `_outcome` (applied | duplicate | quarantine | candidate) to table `rows`, using
     `known` (hash and lineage of rows already held) and `silver_all`."""
     lineage_eq = "k._batch_id = r._batch_id AND k._row_number = r._row_number"
+    keys = ", ".join(f"{quote(k)}, {quote(k + '__raw')}" for k in contract.keys)
     return f"""
-        SELECT r.*,
+        SELECT _rid, {keys}, _seq, _row_hash, {", ".join(LINEAGE)}, _origin,
             CASE
                 WHEN EXISTS (SELECT 1 FROM silver_all k WHERE {lineage_eq}) THEN 'applied'
                 WHEN row_number() OVER (PARTITION BY r._row_hash ORDER BY {ARRIVAL}) > 1
@@ -138,9 +139,11 @@ def scd2_sql(contract: Contract, columns: list[str]) -> str:
     order = "_seq, _existing DESC, _row_hash"
     return f"""
         WITH base AS (
-            SELECT {cols}, {lineage}, _row_hash, _seq, _dq_warnings,
+            SELECT {", ".join("r." + quote(c) for c in columns)},
+                {", ".join("c." + x for x in LINEAGE)}, c._row_hash, c._seq, r._dq_warnings,
                 false AS _existing, NULL::TIMESTAMP AS _existing_vf
-            FROM candidates WHERE NOT _stale AND {beats_silver()}
+            FROM candidates c JOIN rows r ON r._rid = c._rid
+            WHERE NOT c._stale AND {beats_silver("c")}
             UNION ALL
             SELECT {cols}, {lineage}, _row_hash, {seq_expr(contract)} AS _seq,
                 _dq_warnings, true AS _existing, valid_from AS _existing_vf

@@ -22,9 +22,15 @@ FIELD_SEPARATOR = "\x1f"
 NULL_MARK = "\x00"
 
 
+# The same set as WHITESPACE, as an RE2 class: a regular expression runs several times
+# faster in DuckDB than trim() with a 31-character set.
+_WS_CLASS = r"[\x{09}-\x{0D}\x{1C}-\x{1F}\x{85}\p{Z}\x{FEFF}\x{200B}]"
+_TRIM_PATTERN = f"^{_WS_CLASS}+|{_WS_CLASS}+$"
+
+
 def trim_sql(expr: str) -> str:
     """SQL for the normalised text of `expr` (NULL when blank)."""
-    return f"NULLIF(trim({expr}, {literal(WHITESPACE)}), '')"
+    return f"NULLIF(regexp_replace({expr}, {literal(_TRIM_PATTERN)}, '', 'g'), '')"
 
 
 def hmac_sql(expr: str, key: bytes) -> str:

@@ -50,3 +50,19 @@ def test_row_hash_is_sha256_of_fields_joined_by_unit_separator() -> None:
     sql = row_hash_sql(["$a::VARCHAR", "$b::VARCHAR"])
     (got,) = con.execute(f"SELECT {sql}", {"a": "x", "b": None}).fetchall()[0]
     assert got == hashlib.sha256(b"x\x1f\x00").hexdigest()
+
+
+def test_sql_trim_strips_exactly_the_whitespace_set() -> None:
+    chars = [chr(c) for c in range(1, 0x3100)] + ["\ufeff", "\u200b"]
+    values = [f"{ch}a{ch}" for ch in chars]
+    got = (
+        duckdb.connect()
+        .execute(f"SELECT list_transform($v, lambda x: {trim_sql('x')})", {"v": values})
+        .fetchall()[0][0]
+    )
+    wrong = [
+        f"U+{ord(ch):04X}"
+        for ch, out in zip(chars, got, strict=True)
+        if out != ("a" if ch in WHITESPACE else f"{ch}a{ch}")
+    ]
+    assert wrong == []

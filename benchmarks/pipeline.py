@@ -1,0 +1,106 @@
+"""Pipeline benchmark: landing files -> Bronze (ingest) -> Silver, timed separately.
+
+    python benchmarks/pipeline.py --order-lines 1000000
+
+Generates seeded retail data with about N order lines (not timed), then runs ingest and
+the Silver build each in its own process, and prints seconds, rows per second and the
+peak resident memory of each phase. The lake lives in a temporary folder (or --workdir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LINES_PER_ORDER = 1.9  # the generator's average
+
+
+def main() -> int:
+    args = _parse()
+    if args.phase:
+        return _run_phase(args)
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="lakehouse-bench-"))
+    landing = workdir / "lake" / "landing"
+    sys.path.insert(0, str(ROOT))
+    from shared.generate import GenerateOptions, generate
+
+    per_day = max(1, round(args.order_lines / (args.days * LINES_PER_ORDER)))
+    started = time.perf_counter()
+    result = generate(
+        landing,
+        GenerateOptions(days=args.days, seed=7, orders_per_day=per_day, end_date=date(2026, 1, 31)),
+    )
+    print(
+        f"generated {sum(result.rows.values()):,} landing rows "
+        f"({result.rows['order_lines']:,} order lines) in {len(result.files)} files, "
+        f"{time.perf_counter() - started:.1f}s (not part of the figures)"
+    )
+    print(f"lake: {workdir / 'lake'}   DuckDB memory limit: {args.memory_limit}")
+    print(f"{'phase':<8}{'seconds':>10}{'rows':>14}{'rows/s':>14}{'peak MB':>10}")
+    total = 0.0
+    for phase in ("ingest", "silver"):
+        seconds, rows, peak_mb = _measure(phase, workdir, args)
+        total += seconds
+        print(f"{phase:<8}{seconds:>10.2f}{rows:>14,}{rows / seconds:>14,.0f}{peak_mb:>10,.0f}")
+    print(f"{'total':<8}{total:>10.2f}")
+    return 0
+
+
+def _parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--order-lines", type=int, default=1_000_000)
+    p.add_argument("--days", type=int, default=10, help="days of deliveries to spread them over")
+    p.add_argument("--workdir", help="folder for the lake (default: a new temporary folder)")
+    p.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (spills above)")
+    p.add_argument("--phase", choices=["ingest", "silver"], help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+def _measure(phase: str, workdir: Path, args: argparse.Namespace) -> tuple[float, int, float]:
+    """Run one phase in a child process; its own rusage gives its peak memory."""
+    command = [
+        sys.executable,
+        __file__,
+        "--phase",
+        phase,
+        "--workdir",
+        str(workdir),
+        "--memory-limit",
+        args.memory_limit,
+    ]
+    out = workdir / f"{phase}.out"
+    with out.open("w") as handle:
+        child = subprocess.Popen(command, stdout=handle, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        sys.exit(f"{phase} failed; see {out}")
+    seconds, rows = out.read_text().split()
+    return float(seconds), int(rows), usage.ru_maxrss / 1024
+
+
+def _run_phase(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(ROOT))
+    from shared.jobs import build_silver_job, ingest_paths
+    from shared.settings import Settings
+
+    settings = Settings.from_env(
+        lake_url=str(Path(args.workdir) / "lake"), duckdb_memory_limit=args.memory_limit
+    )
+    started = time.perf_counter()
+    if args.phase == "ingest":
+        rows = sum(r.rows for r in ingest_paths(settings, []))
+    else:
+        rows = sum(t.rows_read for t in build_silver_job(settings).tables)
+    print(time.perf_counter() - started, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
