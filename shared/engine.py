@@ -12,17 +12,16 @@ from shared.settings import Settings
 
 def connect(settings: Settings, *, now: datetime | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection for one job."""
-    # Results never rely on row order (every ordering is explicit in SQL), and dropping it
-    # lets DuckDB parallelise and spill more freely.
-    config: dict[str, str | int | bool] = {
-        "memory_limit": settings.duckdb_memory_limit,
-        "preserve_insertion_order": False,
-    }
+    # Insertion order stays preserved: landing files are read in file order, which is what
+    # gives each Bronze row its `_row_number`.
+    config: dict[str, str | int | bool] = {"memory_limit": settings.duckdb_memory_limit}
     if settings.duckdb_threads:
         config["threads"] = settings.duckdb_threads
     if settings.duckdb_temp_dir:
         config["temp_directory"] = settings.duckdb_temp_dir
     con = duckdb.connect(config=config)
+    # Zoned timestamps (Parquet) render in UTC, whatever the machine's zone is.
+    con.execute("SET TimeZone = 'UTC'")
     set_clock(con, now or datetime.now())
     return con
 

@@ -98,9 +98,7 @@ class Lake:
                 data = data.select(list(wanted))
         return data
 
-    def _scan(
-        self, table: str, delta: DeltaTable, columns: tuple[str, ...] | None
-    ) -> pa.Table:
+    def _scan(self, table: str, delta: DeltaTable, columns: tuple[str, ...] | None) -> pa.Table:
         # A job reads the same small tables (parents, ledgers) many times between writes;
         # a read is kept until the table's version moves on.
         key = (table, delta.version(), columns)

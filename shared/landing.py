@@ -52,13 +52,13 @@ def read_landing_file(con: duckdb.DuckDBPyConnection, path: str, name: str) -> p
         else:
             sql = f"SELECT COLUMNS(*)::VARCHAR FROM read_parquet({literal(path)})"
             table = con.sql(sql).to_arrow_table()
+        names = [normalize_column(c) for c in table.column_names]
     except (duckdb.Error, pa.ArrowInvalid, UnicodeDecodeError, csv.Error, OSError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FileRejectedError(
             f"cannot parse {name} as {fmt}: {first_line}",
             hint="fix or re-export the file and drop it again; nothing of it was loaded",
         ) from None
-    names = [normalize_column(c) for c in table.column_names]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise FileRejectedError(
@@ -72,13 +72,16 @@ def read_landing_file(con: duckdb.DuckDBPyConnection, path: str, name: str) -> p
 def _read_csv(path: str, *, delimiter: str) -> pa.Table:
     # pyarrow's reader is strict (a row with too many or too few fields fails the file);
     # the header is read first so every column can be declared text and keep "007" as is.
-    opener = gzip.open if path.lower().endswith(".gz") else open
+    gzipped = path.lower().endswith(".gz")
+    opener = gzip.open if gzipped else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle, delimiter=delimiter), None)
     if not header:
         raise pa.ArrowInvalid("the file has no header line")
+    # Compression is named, not guessed from the suffix (pyarrow knows only lower-case).
+    source = pa.input_stream(path, compression="gzip" if gzipped else None)
     return pacsv.read_csv(
-        path,
+        source,
         read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
@@ -94,11 +97,13 @@ def _jsonl_sql(con: duckdb.DuckDBPyConnection, path: str) -> str:
     ).fetchall()[0]
     if not_objects:
         raise duckdb.InvalidInputException(f"{not_objects} lines are not JSON objects")
+    # Columns in order of first appearance: by line, then by position within the line.
     keys = [
         row[0]
         for row in con.sql(
-            f"SELECT k FROM (SELECT unnest(json_keys(json)) AS k, row_number() OVER () AS i "
-            f"FROM {objects}) GROUP BY k ORDER BY min(i)"
+            f"SELECT keys[i] AS k, min(line * 100000 + i) AS first FROM ("
+            f"  SELECT row_number() OVER () AS line, json_keys(json) AS keys FROM {objects}), "
+            f"  LATERAL generate_series(1, len(keys)) AS s(i) GROUP BY k ORDER BY first"
         ).fetchall()
     ]
     if not keys:

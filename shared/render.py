@@ -18,9 +18,11 @@ from shared.summary import TableState
 def ingest_line(result: IngestResult) -> str:
     if result.status == "loaded":
         drift = f" [yellow](schema drift: {result.drift})[/]" if result.drift else ""
-        return f"[green]loaded[/]    {result.source_file} -> bronze.{result.table} ({result.rows:,} rows){drift}"
+        target = f"bronze.{result.table} ({result.rows:,} rows)"
+        return f"[green]loaded[/]    {result.source_file} -> {target}{drift}"
     if result.status == "duplicate":
-        return f"[dim]unchanged[/] {result.source_file} (same content already in bronze.{result.table})"
+        same = f"same content already in bronze.{result.table}"
+        return f"[dim]unchanged[/] {result.source_file} ({same})"
     return f"[red]rejected[/]  {result.source_file}: {result.reason}"
 
 

@@ -65,7 +65,7 @@ def quarantine_by_rule(lake: Lake, contracts: ContractSet) -> list[dict[str, Any
     rows: list[dict[str, Any]] = []
     con = duckdb.connect()
     for table in contracts.build_order():
-        held = lake.dataset(f"quarantine.{table}")
+        held = lake.read(f"quarantine.{table}", columns=["rule_id", "severity", "status"])
         if held is None:
             continue
         con.register("held", held)

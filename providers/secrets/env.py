@@ -38,7 +38,9 @@ class EnvSecrets:
             return value
         file = self._dir / name
         if file.is_file():
-            return file.read_text(encoding="utf-8").strip()
+            content = file.read_text(encoding="utf-8").strip()
+            if content:
+                return content
         raise SecretNotFoundError(
             f"secret {name!r} not found in {self.description}",
             hint=f"set {var} in the environment or .env, or put it in {file}",

@@ -14,8 +14,13 @@ class LocalStorage:
 
     def __init__(self, root: str | Path) -> None:
         text = str(root)
-        if text.startswith("file://"):
-            text = unquote(urlparse(text).path)
+        if text[:7].lower() == "file://":
+            url = urlparse(text)
+            if url.netloc not in ("", "localhost"):
+                raise ValueError(
+                    f"{text}: a file:// URL must name this machine, not {url.netloc!r}"
+                )
+            text = unquote(url.path)
         self.root = Path(text).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.root_url = self.root.as_uri()
@@ -42,9 +47,13 @@ class LocalStorage:
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader or a crash never leaves half a file.
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def move(self, source: str, target: str) -> None:
         destination = self._path(target)

@@ -75,10 +75,26 @@ class ContractSet(Mapping[str, Contract]):
         return matches[0] if len(matches) == 1 else None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice (a copied line would otherwise
+    silently replace the first definition)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_contract(path: Path) -> Contract:
     """Parse and validate one contract file; errors name the file and the key."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except OSError as exc:
         raise ContractError(f"{path}: cannot read the contract: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -107,7 +123,9 @@ def load_contract(path: Path) -> Contract:
 
 def load_contracts(directory: Path) -> ContractSet:
     """Every `*.yaml` in `directory`, validated, with references checked across tables."""
-    files = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
+    files = (
+        sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]) if directory.is_dir() else []
+    )
     if not files:
         raise ContractError(
             f"no contracts found in {directory}",

@@ -54,7 +54,16 @@ class Column(_Strict):
     @classmethod
     def _known_type(cls, value: str) -> str:
         value = value.strip().lower()
-        if value in _SCALAR_TYPES or _DECIMAL.match(value):
+        if value in _SCALAR_TYPES:
+            return value
+        match = _DECIMAL.match(value)
+        if match:
+            precision, scale = int(match.group(1)), int(match.group(2))
+            if not 1 <= precision <= 38 or scale > precision:
+                raise ValueError(
+                    f"{value!r} is not a valid decimal: precision must be 1..38 and scale "
+                    "at most the precision"
+                )
             return value
         raise ValueError(
             f"unknown type {value!r}; use one of {', '.join(_SCALAR_TYPES)} or decimal(p,s)"
@@ -91,6 +100,8 @@ class RangeRule(_RowRuleBase):
     def _has_bound(self) -> RangeRule:
         if self.min is None and self.max is None:
             raise ValueError("a range rule needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"a range rule's min ({self.min}) is above its max ({self.max})")
         return self
 
 

@@ -137,10 +137,7 @@ def evaluate_table_rules(
                 ok,
                 observed=count,
                 threshold=rule.min,
-                message=""
-                if ok
-                else f"{count} rows, expected "
-                f"{rule.min if rule.min is not None else '-'}..{rule.max if rule.max is not None else '-'}",
+                message="" if ok else f"{count} rows, expected {_bounds(rule.min, rule.max)}",
             )
         elif isinstance(rule, FreshnessRule):
             (latest,) = (
@@ -211,6 +208,10 @@ def evaluate_table_rules(
     if silver is not None:
         con.unregister("dq_silver")
     return rows
+
+
+def _bounds(low: int | None, high: int | None) -> str:
+    return f"{'-' if low is None else low}..{'-' if high is None else high}"
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:

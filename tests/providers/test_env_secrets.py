@@ -102,11 +102,6 @@ def test_missing_secret_names_the_secret_and_the_store_but_no_value(paths) -> No
     assert secrets.description == f"environment, {dotenv} and {folder}/"
 
 
-@pytest.mark.xfail(
-    reason="EnvSecrets.get (providers/secrets/env.py) treats an empty environment value as "
-    "missing but returns '' for an empty secrets-folder file, so an empty PII key is used",
-    strict=True,
-)
 def test_empty_secret_file_is_missing(paths) -> None:
     _, folder = paths
     folder.mkdir()

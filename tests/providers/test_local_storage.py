@@ -57,11 +57,6 @@ def test_write_is_atomic(store: LocalStorage, monkeypatch: pytest.MonkeyPatch) -
     assert store.read_bytes("f/x.txt") == b"old"
 
 
-@pytest.mark.xfail(
-    reason="LocalStorage.write_bytes (providers/storage/local.py) does not remove its "
-    "mkstemp '.tmp-*' file when the write or os.replace fails, so it stays in the lake",
-    strict=True,
-)
 def test_failed_write_leaves_no_temporary_file(
     store: LocalStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,12 +160,6 @@ def test_storage_for_paths_and_file_urls(tmp_path: Path) -> None:
     assert by_path.root == by_url.root == tmp_path / "lake"
 
 
-@pytest.mark.xfail(
-    reason="storage_for (providers/storage/__init__.py) lower-cases the scheme, so 'FILE://' "
-    "selects LocalStorage, but LocalStorage.__init__ (providers/storage/local.py) only strips "
-    "a lower-case 'file://' prefix and makes a folder named 'FILE:' under the working directory",
-    strict=True,
-)
 def test_storage_for_upper_case_file_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # where the stray 'FILE:' folder would go
     storage = storage_for("FILE://" + str(tmp_path / "lake"))

@@ -391,12 +391,6 @@ def test_rejection_does_not_stop_the_other_files(land, lake, contracts, con) -> 
     assert sorted(e["status"] for e in ledger(lake)) == ["loaded", "rejected"]
 
 
-@pytest.mark.xfail(
-    reason="read_landing_file (shared/landing.py) reads an upper-case '.CSV.GZ' without "
-    "decompressing it and then calls table.column_names outside its try block, so a "
-    "UnicodeDecodeError escapes ingest_files instead of a FileRejectedError or a load",
-    strict=True,
-)
 def test_upper_case_gzip_name_does_not_abort_the_batch(land, lake, contracts, con) -> None:
     upper = put(lake, "landing/pos/stores/S.CSV.GZ", gzip.compress(b"a,b\n1,2\n", mtime=0))
     good = land("orders", "good.csv", ORDER_ROWS)

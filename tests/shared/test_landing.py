@@ -188,12 +188,6 @@ def test_duplicate_column_after_normalisation(con, tmp_path: Path, header: str) 
     )
 
 
-@pytest.mark.xfail(
-    reason="_read_csv (shared/landing.py) opens the header with gzip when the path ends in "
-    "'.gz' case-insensitively, but pyarrow.csv.read_csv only decompresses a lower-case '.gz' "
-    "path, so an upper-case X.CSV.GZ that landing_format accepts is parsed as raw gzip bytes",
-    strict=True,
-)
 def test_upper_case_csv_gz_is_read(con, tmp_path: Path) -> None:
     table = read(con, tmp_path, "ORDERS.CSV.GZ", "a,b\n1,2\n")
     assert table.to_pylist() == [{"a": "1", "b": "2"}]
@@ -275,12 +269,6 @@ def test_jsonl_duplicate_key_after_normalisation(con, tmp_path: Path) -> None:
     assert message.startswith("x.jsonl has duplicate columns: order_id")
 
 
-@pytest.mark.xfail(
-    reason="_jsonl_sql (shared/landing.py) orders keys by min(row_number() OVER ()) computed "
-    "before unnest, so every key of a line gets the same number and the GROUP BY order "
-    "decides: columns (and the drift report) come out in a thread-dependent order",
-    strict=True,
-)
 def test_jsonl_columns_keep_the_order_of_first_appearance(tmp_path: Path) -> None:
     keys = [f"k{i:02d}" for i in range(12)]
     body = "".join(json.dumps({k: i for i, k in enumerate(keys)}) + "\n" for _ in range(3))
@@ -360,13 +348,6 @@ def new_york_clock():
     time.tzset()
 
 
-@pytest.mark.xfail(
-    reason="read_landing_file casts Parquet columns with COLUMNS(*)::VARCHAR on a connection "
-    "whose TimeZone is the machine's (shared/engine.py connect sets none), so a UTC "
-    "timestamp becomes '2024-01-01 22:04:05-05' in New York and Silver's TRY_CAST to "
-    "TIMESTAMP drops the offset: the instant shifts by the machine's UTC offset",
-    strict=True,
-)
 def test_parquet_zoned_timestamp_is_the_same_instant_on_any_machine(
     tmp_path: Path, settings: Settings, new_york_clock: None
 ) -> None:

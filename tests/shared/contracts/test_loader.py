@@ -162,12 +162,6 @@ def test_shipped_column_types(contracts: ContractSet) -> None:
         "decimal(0,0)",
     ],
 )
-@pytest.mark.xfail(
-    reason="Column._known_type (shared/contracts/model.py) accepts any decimal(p,s) the regex "
-    "matches without checking 1 <= p <= 38 and s <= p, so the contract loads and Silver fails "
-    "later in DuckDB's TRY_CAST",
-    strict=True,
-)
 def test_impossible_decimal_types_are_rejected_at_load(declared: str) -> None:
     with pytest.raises(ValidationError):
         Column(type=declared)
@@ -400,12 +394,6 @@ def test_first_bad_file_in_a_folder_is_named(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{bad}: key 'columns.id.type': unknown type 'uuid'")
 
 
-@pytest.mark.xfail(
-    reason="load_contract (shared/contracts/loader.py) uses yaml.safe_load, which silently "
-    "keeps the last of two equal mapping keys, so a duplicated column loses its first "
-    "definition instead of failing",
-    strict=True,
-)
 def test_duplicate_yaml_key_is_rejected(tmp_path: Path) -> None:
     path = write_contract(
         tmp_path,
