@@ -365,11 +365,12 @@ def _classify(
         [f"coalesce(CAST({quote(c)} AS VARCHAR), {raw(c)})" for c in contract.columns]
         + [quote(c) for c in carried]
     )
-    # The one wide table of the build; later steps carry only `_rid`, keys and lineage.
+    # The one wide table of the build; later steps carry only its rowid (as `_rid`), keys
+    # and lineage.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE rows AS
         SELECT *, {hashed} AS _row_hash, {classify.seq_expr(contract)} AS _seq,
-            _warnings AS _dq_warnings, row_number() OVER () AS _rid
+            _warnings AS _dq_warnings
         FROM {source}"""
     )
     _register_existing(lake, con, contract, carried, table)
@@ -473,7 +474,7 @@ def _decide(
         )
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {classify.latest_sql(contract)}")
-        winners = "(SELECT r.* FROM rows r SEMI JOIN decided d ON r._rid = d._rid AND d._wins)"
+        winners = "(SELECT r.* FROM rows r SEMI JOIN decided d ON r.rowid = d._rid AND d._wins)"
         to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, winners), params)
         dropped_parts.append(
             outputs.dropped_rows_sql(

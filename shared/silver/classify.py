@@ -19,7 +19,6 @@ from shared.engine import literal, quote
 from shared.silver.validate import LINEAGE
 
 ARRIVAL = "_ingested_at, _batch_id, _row_number"
-ARRIVAL_DESC = "_ingested_at DESC, _batch_id DESC, _row_number DESC"
 
 
 def keys_match(contract: Contract, left: str, right: str) -> str:
@@ -50,11 +49,22 @@ def outcome_sql(contract: Contract) -> str:
     `known` (hash and lineage of rows already held) and `silver_all`."""
     lineage_eq = "k._batch_id = r._batch_id AND k._row_number = r._row_number"
     keys = ", ".join(f"{quote(k)}, {quote(k + '__raw')}" for k in contract.keys)
+    # Only content seen more than once needs ordering: an aggregate finds it, and the
+    # window then runs over those few rows instead of the whole input.
     return f"""
-        SELECT _rid, {keys}, _seq, _row_hash, {", ".join(LINEAGE)}, _origin,
+        WITH later_copies AS (
+            SELECT _rid FROM (
+                SELECT rowid AS _rid,
+                    row_number() OVER (PARTITION BY _row_hash ORDER BY {ARRIVAL}) AS _copy
+                FROM rows
+                WHERE _row_hash IN (
+                    SELECT _row_hash FROM rows GROUP BY _row_hash HAVING count(*) > 1)
+            ) WHERE _copy > 1
+        )
+        SELECT rowid AS _rid, {keys}, _seq, _row_hash, {", ".join(LINEAGE)}, _origin,
             CASE
                 WHEN EXISTS (SELECT 1 FROM silver_all k WHERE {lineage_eq}) THEN 'applied'
-                WHEN row_number() OVER (PARTITION BY r._row_hash ORDER BY {ARRIVAL}) > 1
+                WHEN rowid IN (SELECT _rid FROM later_copies)
                     OR EXISTS (SELECT 1 FROM known k WHERE k._row_hash = r._row_hash
                                AND NOT ({lineage_eq})) THEN 'duplicate'
                 WHEN len(r._failures) > 0 THEN 'quarantine'
@@ -71,13 +81,17 @@ def candidates_sql(contract: Contract) -> str:
     scd = ", s.valid_from AS _silver_valid_from" if contract.scd2 else ""
     keys = partition(contract)
     if contract.sequence:
+        # Only keys delivered in more than one batch can have an earlier batch's version.
         prior = f"""
             LEFT JOIN (
                 SELECT {keys}, _batch_id,
                     max(_batch_max) OVER (PARTITION BY {keys} ORDER BY _ingested_at, _batch_id
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _prior_seq
                 FROM (SELECT {keys}, _ingested_at, _batch_id, max(_seq) AS _batch_max
-                      FROM outcomes WHERE _outcome = 'candidate' GROUP BY ALL)
+                      FROM outcomes WHERE _outcome = 'candidate' GROUP BY ALL) b
+                SEMI JOIN (
+                    SELECT {keys} FROM outcomes WHERE _outcome = 'candidate'
+                    GROUP BY ALL HAVING count(DISTINCT _batch_id) > 1) m USING ({keys})
             ) p ON {keys_match(contract, "c", "p")} AND p._batch_id = c._batch_id"""
         newest_before = "greatest(coalesce(p._prior_seq, s._seq), coalesce(s._seq, p._prior_seq))"
         stale = f"c._seq < {newest_before}"
@@ -109,17 +123,19 @@ def stale_failure_sql(contract: Contract) -> str:
 
 
 def latest_sql(contract: Contract) -> str:
-    """Non-SCD tables: one winner per key among fresh candidates, compared with Silver."""
-    order = "_seq DESC NULLS LAST, _row_hash DESC" if contract.sequence else ARRIVAL_DESC
+    """Non-SCD tables: one winner per key among fresh candidates (an aggregate, not a
+    window: hash grouping runs in parallel), then compared with Silver."""
+    order = "_seq, _row_hash" if contract.sequence else "_ingested_at, _batch_id, _row_number"
     # Without a sequence column the newest arrival wins, so it always beats Silver.
-    wins = beats_silver() if contract.sequence else "true"
+    wins = beats_silver("f") if contract.sequence else "true"
+    keys = partition(contract)
     return f"""
-        SELECT *, (_rank = 1 AND {wins}) AS _wins
-        FROM (
-            SELECT *, row_number() OVER (PARTITION BY {partition(contract)} ORDER BY {order})
-                AS _rank
-            FROM candidates WHERE NOT _stale
+        WITH fresh AS (SELECT * FROM candidates WHERE NOT _stale),
+        winners AS (
+            SELECT {keys}, arg_max(_rid, ({order})) AS _winner FROM fresh GROUP BY ALL
         )
+        SELECT f.*, (f._rid = w._winner AND {wins}) AS _wins
+        FROM fresh f JOIN winners w USING ({keys})
     """
 
 
@@ -142,7 +158,7 @@ def scd2_sql(contract: Contract, columns: list[str]) -> str:
             SELECT {", ".join("r." + quote(c) for c in columns)},
                 {", ".join("c." + x for x in LINEAGE)}, c._row_hash, c._seq, r._dq_warnings,
                 false AS _existing, NULL::TIMESTAMP AS _existing_vf
-            FROM candidates c JOIN rows r ON r._rid = c._rid
+            FROM candidates c JOIN rows r ON r.rowid = c._rid
             WHERE NOT c._stale AND {beats_silver("c")}
             UNION ALL
             SELECT {cols}, {lineage}, _row_hash, {seq_expr(contract)} AS _seq,

@@ -46,10 +46,10 @@ def quarantine_rows_sql(contract: Contract, carried: list[str]) -> str:
     return f"""
         WITH bad AS (
             SELECT *, _failures AS _all, {pending} AS _pending, _only_references AS _retry
-            FROM rows WHERE _rid IN (SELECT _rid FROM outcomes WHERE _outcome = 'quarantine')
+            FROM rows WHERE rowid IN (SELECT _rid FROM outcomes WHERE _outcome = 'quarantine')
             UNION ALL
             SELECT *, {stale_failure_sql(contract)} AS _all, false AS _pending, false AS _retry
-            FROM rows WHERE _rid IN (SELECT _rid FROM candidates WHERE _stale)
+            FROM rows WHERE rowid IN (SELECT _rid FROM candidates WHERE _stale)
         )
         SELECT {keys},
             _all[1].rule_id AS rule_id, _all[1].reason AS reason, _all[1].severity AS severity,
