@@ -98,6 +98,17 @@ class Lake:
                 data = data.select(list(wanted))
         return data
 
+    def stream(self, table: str, columns: list[str]) -> pa.RecordBatchReader | None:
+        """The table's rows as a stream of batches, projected to those of `columns` that
+        exist; memory stays bounded however large the table is. Filter downstream (DuckDB
+        reads a stream without pushing filters into the files)."""
+        delta = self.delta(table)
+        if delta is None:
+            return None
+        names = set(delta.schema().to_arrow().names)
+        wanted = [c for c in columns if c in names]
+        return delta.to_pyarrow_dataset().scanner(columns=wanted).to_reader()
+
     def _scan(self, table: str, delta: DeltaTable, columns: tuple[str, ...] | None) -> pa.Table:
         # A job reads the same small tables (parents, ledgers) many times between writes;
         # a read is kept until the table's version moves on.

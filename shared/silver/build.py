@@ -373,64 +373,37 @@ def _classify(
             _warnings AS _dq_warnings
         FROM {source}"""
     )
-    _register_existing(lake, con, contract, carried, table)
+    _register_existing(lake, con, contract, table)
     con.execute(f"CREATE OR REPLACE TEMP TABLE outcomes AS {classify.outcome_sql(contract)}")
-    current = "WHERE is_current" if contract.scd2 else ""
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE silver_cur AS
-        SELECT * FROM (SELECT * FROM silver_all {current}) s
-        WHERE EXISTS (SELECT 1 FROM outcomes o WHERE o._outcome = 'candidate'
-                      AND {classify.keys_match(contract, "o", "s")})"""
-    )
+    _register_current(lake, con, contract, carried)
     con.execute(f"CREATE OR REPLACE TEMP TABLE candidates AS {classify.candidates_sql(contract)}")
 
 
 def _register_existing(
-    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str], table: str
+    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, table: str
 ) -> None:
-    """`silver_all` (the Silver rows, with every column this build needs) and `known`
-    (content hash and lineage of rows held in Silver or quarantine)."""
-    silver = lake.read(f"silver.{table}")
-    cols = outputs.silver_columns(contract, carried)
-    scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
-    wanted = [*cols, *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
-    if silver is None:
-        shape = ", ".join(
-            [quote(c) for c in cols]
-            + (
-                [
-                    "NULL::TIMESTAMP AS valid_from",
-                    "NULL::TIMESTAMP AS valid_to",
-                    "NULL::BOOLEAN AS is_current",
-                ]
-                if scd
-                else []
-            )
-            + ["_row_hash", *LINEAGE, "_dq_warnings"]
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE silver_all AS SELECT {shape} FROM rows LIMIT 0")
-    else:
-        con.register("silver_scan", silver)
-        names = set(silver.schema.names)
-        shape = ", ".join(
-            quote(c) if c in names else f"NULL::VARCHAR AS {quote(c)}" for c in wanted
-        )
-        con.execute(f"CREATE OR REPLACE TEMP VIEW silver_all AS SELECT {shape} FROM silver_scan")
-    parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_all"]
-    held = lake.read(
-        f"quarantine.{table}", columns=["_row_hash", "_batch_id", "_row_number", "status"]
+    """`silver_seen` (hash and lineage of every Silver row, streamed into DuckDB, which
+    spills under its memory limit) and `known` (hash and lineage of rows held in Silver,
+    quarantine or dropped as superseded, for the content hashes of this input)."""
+    lineage = ["_row_hash", "_batch_id", "_row_number"]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE silver_seen AS SELECT _row_hash, _batch_id, _row_number "
+        "FROM rows LIMIT 0"
     )
+    silver = lake.stream(f"silver.{table}", lineage)
+    if silver is not None:
+        con.register("silver_scan", silver)
+        con.execute("INSERT INTO silver_seen SELECT * FROM silver_scan")
+        con.unregister("silver_scan")
+    parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_seen"]
+    held = lake.read(f"quarantine.{table}", columns=[*lineage, "status"])
     if held is not None:
         con.register("held_scan", held)
         parts.append(
             "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
         )
     # A copy of a version that was later superseded is still a copy, not a stale record.
-    gone = lake.read(
-        DROPPED_ROWS,
-        columns=["_row_hash", "_batch_id", "_row_number"],
-        filter=pc.field("table_name") == table,
-    )
+    gone = lake.read(DROPPED_ROWS, columns=lineage, filter=pc.field("table_name") == table)
     if gone is not None:
         con.register("dropped_scan", gone)
         parts.append("SELECT _row_hash, _batch_id, _row_number FROM dropped_scan")
@@ -439,6 +412,39 @@ def _register_existing(
         SELECT * FROM ({" UNION ALL ".join(parts)})
         WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
     )
+
+
+def _register_current(
+    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str]
+) -> None:
+    """`silver_cur`: the current Silver rows of the keys among this input's candidates,
+    filtered from a stream of the table."""
+    cols = outputs.silver_columns(contract, carried)
+    scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
+    wanted = [*cols, *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
+    empty = ", ".join(
+        [quote(c) for c in cols]
+        + [
+            f"NULL::{t} AS {c}"
+            for c, t in zip(scd, ("TIMESTAMP", "TIMESTAMP", "BOOLEAN"), strict=False)
+        ]
+        + ["_row_hash", *LINEAGE, "_dq_warnings"]
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE silver_cur AS SELECT {empty} FROM rows LIMIT 0")
+    silver = lake.stream(f"silver.{contract.table}", wanted)
+    if silver is None:
+        return
+    con.register("silver_scan", silver)
+    names = set(silver.schema.names)
+    shape = ", ".join(quote(c) if c in names else f"NULL AS {quote(c)}" for c in wanted)
+    current = "s.is_current AND " if contract.scd2 else ""
+    con.execute(
+        f"""INSERT INTO silver_cur BY NAME
+        SELECT {shape} FROM silver_scan s
+        WHERE {current}EXISTS (SELECT 1 FROM outcomes o WHERE o._outcome = 'candidate'
+                               AND {classify.keys_match(contract, "o", "s")})"""
+    )
+    con.unregister("silver_scan")
 
 
 def _decide(

@@ -46,7 +46,7 @@ def beats_silver(alias: str = "") -> str:
 
 def outcome_sql(contract: Contract) -> str:
     """Adds `_outcome` (applied | duplicate | quarantine | candidate) to table `rows`, using
-    `known` (hash and lineage of rows already held) and `silver_all`."""
+    `known` (hash and lineage of rows already held) and `silver_seen` (Silver lineage)."""
     lineage_eq = "k._batch_id = r._batch_id AND k._row_number = r._row_number"
     keys = ", ".join(f"{quote(k)}, {quote(k + '__raw')}" for k in contract.keys)
     # Only content seen more than once needs ordering: an aggregate finds it, and the
@@ -63,7 +63,7 @@ def outcome_sql(contract: Contract) -> str:
         )
         SELECT rowid AS _rid, {keys}, _seq, _row_hash, {", ".join(LINEAGE)}, _origin,
             CASE
-                WHEN EXISTS (SELECT 1 FROM silver_all k WHERE {lineage_eq}) THEN 'applied'
+                WHEN EXISTS (SELECT 1 FROM silver_seen k WHERE {lineage_eq}) THEN 'applied'
                 WHEN rowid IN (SELECT _rid FROM later_copies)
                     OR EXISTS (SELECT 1 FROM known k WHERE k._row_hash = r._row_hash
                                AND NOT ({lineage_eq})) THEN 'duplicate'

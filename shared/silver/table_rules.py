@@ -99,9 +99,17 @@ def evaluate_table_rules(
                 message=f"{failed} of {result.rows_read} rows failed",
             )
 
-    silver = lake.read(f"silver.{contract.table}")
+    needed = {*contract.keys, "is_current"}
+    for rule in contract.table_rules:
+        needed.update(getattr(rule, "columns", None) or [])
+        if isinstance(rule, FreshnessRule):
+            needed.add(rule.column)
+    silver = lake.stream(f"silver.{contract.table}", sorted(needed))
     if silver is not None:
-        con.register("dq_silver", silver)
+        # Only the columns the rules read, streamed into DuckDB (which spills if it must).
+        con.register("dq_stream", silver)
+        con.execute("CREATE OR REPLACE TEMP TABLE dq_silver AS SELECT * FROM dq_stream")
+        con.unregister("dq_stream")
     current = "WHERE is_current" if contract.scd2 else ""
     for rule in contract.table_rules:
         if isinstance(rule, UniqueRule):
@@ -205,8 +213,7 @@ def evaluate_table_rules(
                 threshold=rule.max_ratio,
                 message="" if ok else f"{ratio:.1%} of rows quarantined (max {rule.max_ratio:.0%})",
             )
-    if silver is not None:
-        con.unregister("dq_silver")
+    con.execute("DROP TABLE IF EXISTS dq_silver")
     return rows
 
 
