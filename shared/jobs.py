@@ -107,5 +107,6 @@ def build_silver_job(
         now=now,
         tables=tables,
         replay=replay,
+        chunk_rows=settings.silver_chunk_rows,
         progress=progress,
     )

@@ -21,6 +21,7 @@ ENV_SECRETS_DIR = "LAKEHOUSE_SECRETS_DIR"
 ENV_DUCKDB_MEMORY = "LAKEHOUSE_DUCKDB_MEMORY"
 ENV_DUCKDB_THREADS = "LAKEHOUSE_DUCKDB_THREADS"
 ENV_DUCKDB_TEMP = "LAKEHOUSE_DUCKDB_TEMP"
+ENV_SILVER_CHUNK_ROWS = "LAKEHOUSE_SILVER_CHUNK_ROWS"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Settings:
     """DuckDB worker threads; 0 means one per core."""
     duckdb_temp_dir: str | None = None
     """Where DuckDB spills; default is a temporary folder."""
+    silver_chunk_rows: int = 500_000
+    """A Silver build reads new Bronze batches this many rows at a time (bounds memory)."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     """The environment this was built from, for providers that honour SDK variables."""
 
@@ -57,6 +60,7 @@ class Settings:
             duckdb_memory_limit=env.get(ENV_DUCKDB_MEMORY, "2GB"),
             duckdb_threads=int(env.get(ENV_DUCKDB_THREADS, "0") or 0),
             duckdb_temp_dir=env.get(ENV_DUCKDB_TEMP) or None,
+            silver_chunk_rows=int(env.get(ENV_SILVER_CHUNK_ROWS, "500000") or 500_000),
             environ=env,
         )
         return settings.with_(**overrides)

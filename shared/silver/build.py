@@ -32,8 +32,10 @@ from shared.ops import (
 )
 from shared.silver import classify, outputs
 from shared.silver.normalize import hmac_sql, row_hash_sql
-from shared.silver.table_rules import evaluate_table_rules
+from shared.silver.table_rules import RowTallies, evaluate_table_rules
 from shared.silver.validate import LINEAGE, checked_select, raw, typed_select
+
+DEFAULT_CHUNK_ROWS = 500_000
 
 
 @dataclass
@@ -88,15 +90,16 @@ class _RunState:
 
     processed: set[tuple[str, str]]
     dq_history: pa.Table | None
+    chunk_rows: int
     marks: list[dict[str, Any]] = field(default_factory=list)
     dq: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def load(cls, lake: Lake) -> _RunState:
+    def load(cls, lake: Lake, chunk_rows: int) -> _RunState:
         done = lake.read(PROCESSED_BATCHES, columns=["table_name", "batch_id"])
         processed = set(zip(*done.to_pydict().values(), strict=True)) if done is not None else set()
         history = lake.read(DQ_RESULTS, columns=["table_name", "rule_id", "observed", "checked_at"])
-        return cls(processed, history)
+        return cls(processed, history, chunk_rows)
 
     def save(self, lake: Lake, run_id: str) -> None:
         # Written after every table's data: a crash before this re-reads the same batches,
@@ -120,13 +123,15 @@ def build_silver(
     now: datetime | None = None,
     tables: list[str] | None = None,
     replay: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[TableResult], None] | None = None,
 ) -> SilverResult:
-    """Build Silver for every contract table (parents first), or the given ones."""
+    """Build Silver for every contract table (parents first), or the given ones, reading
+    new Bronze batches `chunk_rows` rows at a time."""
     clock = now or utcnow()
     set_clock(con, clock)
     run = Run.start("silver_replay" if replay else "silver", clock)
-    state = _RunState.load(lake)
+    state = _RunState.load(lake, chunk_rows)
     results = []
     try:
         for table in contracts.build_order():
@@ -188,14 +193,83 @@ def _build_table(
     bronze = lake.dataset(f"bronze.{table}")
     if bronze is None:
         return result
-    new_batches = _new_batches(con, bronze, table, state.processed)
+    batches = _new_batches(con, bronze, table, state.processed)
     retry = _retry_lineage(lake, table, replay)
-    if not new_batches and retry.num_rows == 0:
+    if not batches and retry.num_rows == 0:
         return result
-    result.batches = len(new_batches)
-    _load_input(con, bronze, new_batches, retry)
+    result.batches = len(batches)
     present = set(bronze.schema.names)
     carried = sorted(c for c in present if c not in contract.columns and not c.startswith("_"))
+    tallies = RowTallies()
+    # Batches are built in arrival order, a chunk at a time, so memory does not grow with
+    # the backlog; each chunk is exactly what one build of those batches would do.
+    for number, chunk in enumerate(_chunks(batches, state.chunk_rows)):
+        cursor = con.cursor()
+        set_clock(cursor, run.started_at)
+        try:
+            chunk_input = _Input(bronze, chunk, retry if number == 0 else retry.slice(0, 0))
+            _build_chunk(
+                lake,
+                contracts,
+                cursor,
+                contract,
+                pii_key,
+                run,
+                chunk_input,
+                carried,
+                result,
+                tallies,
+            )
+        finally:
+            cursor.close()
+        state.marks += [
+            {"table_name": table, "batch_id": b, "run_id": run.run_id, "processed_at": utcnow()}
+            for b in chunk
+        ]
+    result.dq = evaluate_table_rules(
+        lake, con, contract, result, run.run_id, tallies, state.dq_history
+    )
+    state.dq += result.dq
+    return result
+
+
+@dataclass
+class _Input:
+    bronze: Any
+    batches: list[str]
+    retry: pa.Table
+
+
+def _chunks(batches: list[tuple[str, int]], limit: int) -> list[list[str]]:
+    """Consecutive groups of batches of at most `limit` rows (a larger batch alone);
+    one empty group when there are no new batches (held rows may still be rechecked)."""
+    groups: list[list[str]] = [[]]
+    size = 0
+    for batch_id, rows in batches:
+        if groups[-1] and size + rows > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(batch_id)
+        size += rows
+    return groups
+
+
+def _build_chunk(
+    lake: Lake,
+    contracts: ContractSet,
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    pii_key: bytes,
+    run: Run,
+    chunk: _Input,
+    carried: list[str],
+    result: TableResult,
+    tallies: RowTallies,
+) -> None:
+    table = contract.table
+    new_batches = chunk.batches
+    _load_input(con, chunk.bronze, new_batches, chunk.retry)
+    present = set(chunk.bronze.schema.names)
     _register_known(lake, con, contracts, contract)
     params = {"run_id": run.run_id, "contract_version": contract.version}
     _classify(con, contract, present, carried, pii_key, lake, table)
@@ -205,16 +279,16 @@ def _build_table(
         f"SELECT _origin, fate, count(*) FROM ({classify.fates_sql(contract)}) GROUP BY ALL"
     ).fetchall()
     new = {fate: n for origin, fate, n in fates if origin == "new"}
-    result.rows_read = sum(new.values())
-    result.silver = new.get("silver", 0)
-    result.quarantined = new.get("quarantine", 0)
-    result.duplicates = new.get("duplicate", 0)
-    result.superseded = new.get("superseded", 0)
-    result.applied = new.get("applied", 0)
-    result.rechecked = sum(n for origin, _, n in fates if origin == "retry")
-    (result.stale,) = con.execute(
+    result.rows_read += sum(new.values())
+    result.silver += new.get("silver", 0)
+    result.quarantined += new.get("quarantine", 0)
+    result.duplicates += new.get("duplicate", 0)
+    result.superseded += new.get("superseded", 0)
+    result.applied += new.get("applied", 0)
+    result.rechecked += sum(n for origin, _, n in fates if origin == "retry")
+    result.stale += con.execute(
         "SELECT count(*) FROM candidates WHERE _stale AND _origin = 'new'"
-    ).fetchall()[0]
+    ).fetchall()[0][0]
     quarantine = to_arrow(con, outputs.quarantine_rows_sql(contract, carried), params)
     released = to_arrow(
         con,
@@ -229,9 +303,8 @@ def _build_table(
         """,
         params,
     )
-
-    result.written = to_silver.num_rows
-    result.released = released.num_rows
+    result.written += to_silver.num_rows
+    result.released += released.num_rows
     con.register("held_out", quarantine)
     split = (
         "SELECT q.* FROM held_out q JOIN bronze_in b "
@@ -247,27 +320,20 @@ def _build_table(
         _Outputs(to_silver, replaces, held_new, held_changed, released, dropped),
         write_id,
     )
-    state.marks += [
-        {"table_name": table, "batch_id": b, "run_id": run.run_id, "processed_at": utcnow()}
-        for b in new_batches
-    ]
-    result.dq = evaluate_table_rules(
-        lake, con, contract, result, run.run_id, to_silver, held_new, state.dq_history
-    )
-    state.dq += result.dq
-    return result
+    tallies.add(to_silver, held_new)
 
 
 def _new_batches(
     con: duckdb.DuckDBPyConnection, bronze: Any, table: str, processed: set[tuple[str, str]]
-) -> list[str]:
+) -> list[tuple[str, int]]:
+    """Bronze batches not yet built, with their row counts, in arrival order."""
     con.register("bronze_scan", bronze)
-    batches = [
-        r[0]
-        for r in con.execute("SELECT DISTINCT _batch_id FROM bronze_scan ORDER BY 1").fetchall()
-    ]
+    batches = con.execute(
+        "SELECT _batch_id, count(*) FROM bronze_scan GROUP BY _batch_id "
+        "ORDER BY min(_ingested_at), _batch_id"
+    ).fetchall()
     con.unregister("bronze_scan")
-    return [b for b in batches if (table, b) not in processed]
+    return [(b, n) for b, n in batches if (table, b) not in processed]
 
 
 def _retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:

@@ -4,6 +4,8 @@ in `_ops.dq_results`."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -33,8 +35,7 @@ def evaluate_table_rules(
     contract: Contract,
     result: TableResult,
     run_id: str,
-    written: pa.Table,
-    quarantined: pa.Table,
+    tallies: RowTallies,
     history: pa.Table | None,
 ) -> list[dict[str, Any]]:
     """One DQ result per row rule that was evaluated and per table rule."""
@@ -72,10 +73,9 @@ def evaluate_table_rules(
             }
         )
 
-    fired = _tally(quarantined, "failed_rules") if quarantined.num_rows else {}
-    warned = _tally(written, "_dq_warnings") if written.num_rows else {}
+    fired = tallies.failed
     for rule in contract.rules:
-        failed = fired.get(rule.id, 0) + warned.get(rule.id, 0)
+        failed = fired.get(rule.id, 0)
         add(
             rule.id,
             rule.check,
@@ -167,9 +167,9 @@ def evaluate_table_rules(
                 else f"latest {rule.column} is {latest}, older than {rule.max_age}",
             )
         elif isinstance(rule, CompletenessRule):
-            if written.num_rows == 0 or rule.column not in written.column_names:
+            if tallies.written == 0 or rule.column not in tallies.filled:
                 continue
-            ratio = 1 - written.column(rule.column).null_count / written.num_rows
+            ratio = tallies.filled[rule.column] / tallies.written
             ok = ratio >= rule.min_ratio
             add(
                 rule.id,
@@ -225,7 +225,27 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     return con.execute(sql).fetchall()[0]
 
 
+@dataclass
+class RowTallies:
+    """Row-level counts of one table's build, added up over its chunks."""
+
+    failed: Counter[str] = field(default_factory=Counter)
+    """Rows per failed rule id: held rows' rules and Silver rows' warnings."""
+    filled: Counter[str] = field(default_factory=Counter)
+    """Non-null values per column among the rows written to Silver."""
+    written: int = 0
+
+    def add(self, written: pa.Table, held: pa.Table) -> None:
+        self.failed.update(_tally(held, "failed_rules"))
+        self.failed.update(_tally(written, "_dq_warnings"))
+        self.written += written.num_rows
+        for name in written.column_names:
+            self.filled[name] += written.num_rows - written.column(name).null_count
+
+
 def _tally(data: pa.Table, column: str) -> dict[str, int]:
+    if data.num_rows == 0:
+        return {}
     flat = pc.list_flatten(data.column(column))
     if len(flat) == 0:
         return {}

@@ -338,3 +338,59 @@ def test_high_quarantine_rate_is_a_critical_failure(land, deliver, lake):
         land("orders", "o.csv", orders),
     )
     assert result.critical_failures == ["orders.quarantine_rate"]
+
+
+def test_building_in_small_chunks_gives_the_same_tables(tmp_path, contracts, con):
+    deliveries = [
+        ("stores", [STORE]),
+        ("customers", [CUST]),
+        (
+            "orders",
+            [
+                "O1,C1,S1,2024-01-10T10:00:00,placed,2024-01-10T10:00:00",
+                "O2,C1,S1,2024-01-10T11:00:00,placed,2024-01-10T11:00:00",
+            ],
+        ),
+        (
+            "orders",
+            [
+                "O1,C1,S1,2024-01-10T10:00:00,shipped,2024-01-11T10:00:00",
+                "O2,C1,S1,2024-01-10T11:00:00,placed,2024-01-10T11:00:00",
+            ],
+        ),
+        (
+            "orders",
+            [
+                "O1,C1,S1,2024-01-10T10:00:00,placed,2024-01-10T12:00:00",
+                "O3,C9,S1,2024-01-10T10:00:00,placed,2024-01-10T12:00:00",
+            ],
+        ),
+        ("customers", ["C1,Ann,Lee,ann@x.com,+44 1,Paris,FR,gold,2024-01-01,2024-02-01T00:00:00"]),
+    ]
+    results = []
+    for chunk_rows in (1, 1_000_000):
+        lake = Lake(LocalStorage(tmp_path / f"lake-{chunk_rows}"))
+        files = []
+        for i, (table, lines) in enumerate(deliveries):
+            path = f"landing/src/{table}/{i}.csv"
+            lake.storage.write_bytes(path, csv_text(table, lines).encode())
+            files.append(LandingFile(path, lake.storage.local_path(path), path))
+        ingest_files(lake, contracts, con, files)
+        build_silver(lake, contracts, con, PII_KEY, chunk_rows=chunk_rows)
+        results.append(
+            {
+                t: rows(lake, t, *cols)
+                for t, cols in [
+                    ("silver.orders", ("order_id", "status", "_row_hash", "_row_number")),
+                    ("silver.customers", ("customer_id", "city", "valid_from", "is_current")),
+                    ("quarantine.orders", ("order_id", "rule_id", "status", "_row_number")),
+                    ("_ops.dropped_rows", ("table_name", "reason", "_row_hash")),
+                ]
+            }
+        )
+        for table in ("orders", "customers"):
+            assert_reconciles(lake, table)
+    assert results[0] == results[1]
+    assert [r["status"] for r in results[0]["silver.orders"] if r["order_id"] == "O1"] == [
+        "shipped"
+    ]
