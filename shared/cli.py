@@ -190,8 +190,9 @@ def _quarantine(settings: Settings, args: argparse.Namespace) -> int:
             progress=lambda t: console.print(render.silver_line(t)),
         )
         console.print(
-            f"replayed: {sum(t.released for t in result.tables):,} rows released, "
-            f"{sum(t.quarantined for t in result.tables):,} still held"
+            f"replayed {sum(t.rechecked for t in result.tables):,} held rows: "
+            f"{sum(t.released for t in result.tables):,} released, "
+            f"{sum(t.rechecked - t.released for t in result.tables):,} still held"
         )
     rows = [
         r

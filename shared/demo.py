@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from pathlib import Path
 
@@ -78,7 +79,10 @@ def run_demo(
             for p in files
         ]
         ingested += ingest_files(lake, contracts, con, batch)
-        build = build_silver(lake, contracts, con, pii_key)
+        # The build runs on the simulated timer's clock (06:00 after the delivery day), so
+        # a date "in the future" means future for the data, whatever today's date is.
+        clock = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(6))
+        build = build_silver(lake, contracts, con, pii_key, now=clock)
         builds.append(build)
         rows = sum(t.rows_read for t in build.tables)
         held = sum(t.quarantined for t in build.tables)

@@ -287,7 +287,10 @@ def discover(paths: Iterable[str], lake: Lake) -> list[LandingFile]:
     for raw in paths:
         path = Path(raw).expanduser().resolve()
         if not path.exists():
-            raise FileRejectedError(f"no such file or folder: {raw}")
+            raise FileRejectedError(
+                f"no such file or folder: {raw}",
+                hint="check the path; with no paths, ingest reads <lake>/landing",
+            )
         candidates = (
             [path]
             if path.is_file()

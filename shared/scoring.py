@@ -23,7 +23,6 @@ from shared.contracts import ContractSet
 _BY_CHECK = {
     "type": "wrong_type",
     "regex": "malformed_email",
-    "accepted_values": "unknown_status",
     "expression": "future_order_date",
     "stale_record": "stale_redelivery",
     "exact_duplicate": "exact_duplicate",
@@ -127,8 +126,10 @@ def _kind_of(rule_id: str, status: str, table: str, contracts: ContractSet) -> s
     if rule.check == "references":
         # Released: its parent arrived later. Still held at the end: it never arrived.
         return "late_reference" if status == "released" else "orphan_reference"
+    column = getattr(rule, "column", "")
+    if rule.check == "accepted_values":
+        return "unknown_status" if column == "status" else f"accepted_values:{column}"
     if rule.check == "range":
-        column = getattr(rule, "column", "")
         return {"quantity": "non_positive_quantity", "discount_pct": "discount_out_of_range"}.get(
             column, f"range:{column}"
         )

@@ -61,11 +61,13 @@ class TableResult:
     """Of them, no longer held (now in Silver, or dropped as duplicate/superseded)."""
     written: int = 0
     """Rows written to the Silver table (new versions and updated ones)."""
+    status_changed: int = 0
+    """Rechecked held rows whose status changed (pending -> quarantined past the grace)."""
     dq: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def noop(self) -> bool:
-        return self.rows_read == 0 and self.released == 0
+        return self.rows_read == 0 and self.released == 0 and self.status_changed == 0
 
 
 @dataclass
@@ -128,6 +130,8 @@ def build_silver(
 ) -> SilverResult:
     """Build Silver for every contract table (parents first), or the given ones, reading
     new Bronze batches `chunk_rows` rows at a time."""
+    for name in tables or []:
+        contracts[name]  # an unknown table fails here, naming the known ones
     clock = now or utcnow()
     set_clock(con, clock)
     run = Run.start("silver_replay" if replay else "silver", clock)
@@ -312,6 +316,7 @@ def _build_chunk(
     )
     held_new = to_arrow(con, split + "b._origin = 'new'")
     held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
+    result.status_changed += held_changed.num_rows
     digest = hashlib.sha256("\n".join(new_batches).encode()).hexdigest()[:24]
     write_id = digest if new_batches else run.run_id
     _write(

@@ -340,18 +340,12 @@ def test_quarantine_filters_by_table_and_samples(
 def test_quarantine_replay_runs(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
     result = run(capsys, "quarantine", "--replay", "--lake", str(built))
     assert result.code == 0, result.err
-    assert re.search(r"^replayed: 0 rows released, \d+ still held$", result.out, re.M)
+    assert re.search(r"^replayed \d+ held rows: 0 released, \d+ still held$", result.out, re.M)
     assert "Quarantine by rule" in result.out
     runs = Lake(LocalStorage(str(built))).read(RUNS).to_pylist()
     assert sum(r["job"] == "silver_replay" for r in runs) == 1
 
 
-@pytest.mark.xfail(
-    reason="`quarantine --replay` reports `still held` as the sum of TableResult.quarantined, "
-    "which counts only rows of new batches; rechecked rows still held are "
-    "rechecked - released (shared/cli.py, _quarantine)",
-    strict=True,
-)
 def test_quarantine_replay_counts_rows_still_held(
     built: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -363,7 +357,7 @@ def test_quarantine_replay_counts_rows_still_held(
     )
     assert held > 0
     result = run(capsys, "quarantine", "--replay", "--lake", str(built))
-    assert f"replayed: 0 rows released, {held:,} still held" in result.out
+    assert f"replayed {held:,} held rows: 0 released, {held:,} still held" in result.out
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -394,11 +388,6 @@ def test_missing_ingest_path_is_an_error(env: Path, capsys: pytest.CaptureFixtur
     assert not (env / "lake" / "bronze").exists()
 
 
-@pytest.mark.xfail(
-    reason="discover() raises FileRejectedError for a missing path without a hint, so the "
-    "CLI prints no `hint:` line (shared/ingest.py, discover)",
-    strict=True,
-)
 def test_missing_ingest_path_error_has_a_hint(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -418,11 +407,6 @@ def test_unknown_table_for_ingest_is_an_error(
     assert "nope" in result.err
 
 
-@pytest.mark.xfail(
-    reason="`build silver --table <unknown>` builds nothing and exits 0 instead of naming "
-    "the known tables (shared/silver/build.py build_silver skips unknown names silently)",
-    strict=True,
-)
 def test_unknown_table_for_build_is_an_error(
     built: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

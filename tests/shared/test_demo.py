@@ -131,12 +131,6 @@ def test_demo_refuses_a_remote_lake(tmp_path: Path) -> None:
         run_demo(settings, GenerateOptions(days=1, end_date=END))
 
 
-@pytest.mark.xfail(
-    reason="run_demo builds Silver on the wall clock, not on the generated data's clock: "
-    "future order dates (60-400 days after end_date) that are already past today are "
-    "not flagged (shared/demo.py, build_silver call in run_demo)",
-    strict=True,
-)
 def test_demo_with_a_past_end_date_flags_future_orders(tmp_path: Path) -> None:
     # Orders dated 60-400 days after 2020-01-31 are in the future of that data, but in
     # the past of any wall clock after March 2021.
