@@ -92,27 +92,23 @@ def _read_csv(path: str, *, delimiter: str) -> pa.Table:
 
 def _jsonl_sql(con: duckdb.DuckDBPyConnection, path: str) -> str:
     objects = f"read_json_objects({literal(path)}, format='newline_delimited')"
-    (not_objects,) = con.execute(
-        f"SELECT count(*) FROM {objects} WHERE json_type(json) <> 'OBJECT'"
-    ).fetchall()[0]
+    # One pass finds the key lists and any line that is not an object; the columns are in
+    # document order, the distinct key lists (usually one or two) merged, most common first.
+    shapes = con.execute(
+        f"SELECT json_type(json) = 'OBJECT' AS is_object, json_keys(json) AS keys, count(*) "
+        f"FROM {objects} GROUP BY ALL"
+    ).fetchall()
+    not_objects = sum(n for is_object, _, n in shapes if not is_object)
     if not_objects:
         raise duckdb.InvalidInputException(f"{not_objects} lines are not JSON objects")
-    # Columns in order of first appearance: by line, then by position within the line.
-    keys = [
-        row[0]
-        for row in con.sql(
-            f"SELECT keys[i] AS k, min(line * 100000 + i) AS first FROM ("
-            f"  SELECT row_number() OVER () AS line, json_keys(json) AS keys FROM {objects}), "
-            f"  LATERAL generate_series(1, len(keys)) AS s(i) GROUP BY k ORDER BY first"
-        ).fetchall()
-    ]
+    keys: list[str] = []
+    for _, names, _ in sorted(shapes, key=lambda row: (-row[2], str(row[1]))):
+        keys += [k for k in names if k not in keys]
     if not keys:
         return "SELECT NULL::VARCHAR AS _empty WHERE false"
-    fields = ", ".join(
-        f"json_extract_string(json, {literal('$.' + _json_path_key(k))}) AS {quote(k)}"
-        for k in keys
-    )
-    return f"SELECT {fields} FROM {objects}"
+    paths = ", ".join(literal("$." + _json_path_key(k)) for k in keys)
+    fields = ", ".join(f"v[{i}] AS {quote(k)}" for i, k in enumerate(keys, start=1))
+    return f"SELECT {fields} FROM (SELECT json_extract_string(json, [{paths}]) AS v FROM {objects})"
 
 
 def _json_path_key(key: str) -> str:
