@@ -31,7 +31,7 @@ from shared.ops import (
     utcnow,
 )
 from shared.silver import classify, outputs
-from shared.silver.normalize import hmac_sql, row_hash_sql
+from shared.silver.normalize import hmac_sql, normalise_texts, row_hash_sql
 from shared.silver.table_rules import RowTallies, evaluate_table_rules
 from shared.silver.validate import LINEAGE, checked_select, raw, typed_select
 
@@ -366,7 +366,7 @@ def _load_input(
     con: duckdb.DuckDBPyConnection, bronze: Any, new_batches: list[str], retry: pa.Table
 ) -> None:
     batches = set(new_batches) | set(retry.column("_batch_id").to_pylist())
-    rows = bronze.to_table(filter=pc.field("_batch_id").isin(sorted(batches)))
+    rows = normalise_texts(bronze.to_table(filter=pc.field("_batch_id").isin(sorted(batches))))
     con.register("bronze_rows", rows)
     con.register("retry_lineage", retry)
     con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))

@@ -15,22 +15,25 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.engine import literal
+import pyarrow as pa
+import pyarrow.compute as pc
 
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) + "\ufeff\u200b"
 FIELD_SEPARATOR = "\x1f"
 NULL_MARK = "\x00"
 
 
-# The same set as WHITESPACE, as an RE2 class: a regular expression runs several times
-# faster in DuckDB than trim() with a 31-character set.
-_WS_CLASS = r"[\x{09}-\x{0D}\x{1C}-\x{1F}\x{85}\p{Z}\x{FEFF}\x{200B}]"
-_TRIM_PATTERN = f"^{_WS_CLASS}+|{_WS_CLASS}+$"
-
-
-def trim_sql(expr: str) -> str:
-    """SQL for the normalised text of `expr` (NULL when blank)."""
-    return f"NULLIF(regexp_replace({expr}, {literal(_TRIM_PATTERN)}, '', 'g'), '')"
+def normalise_texts(table: pa.Table) -> pa.Table:
+    """Every text column not starting with '_' trimmed (the WHITESPACE set, from both ends)
+    and blank made NULL. Done in Arrow before SQL sees the rows: Arrow's set trim is about
+    ten times faster than a regular expression in DuckDB."""
+    for index, field in enumerate(table.schema):
+        if field.name.startswith("_") or not pa.types.is_string(field.type):
+            continue
+        trimmed = pc.utf8_trim(table.column(index), characters=WHITESPACE)
+        blank = pc.equal(trimmed, "")
+        table = table.set_column(index, field, pc.if_else(blank, None, trimmed))
+    return table
 
 
 def hmac_sql(expr: str, key: bytes) -> str:
@@ -51,7 +54,7 @@ def row_hash_sql(exprs: list[str]) -> str:
 
 
 def normalise_text(value: str | None) -> str | None:
-    """Plain-Python reference of `trim_sql`, for tests and small lookups."""
+    """Plain-Python reference of `normalise_texts`, for tests and small lookups."""
     if value is None:
         return None
     trimmed = value.strip(WHITESPACE)

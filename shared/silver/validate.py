@@ -21,7 +21,6 @@ from shared.contracts.model import (
     RegexRule,
 )
 from shared.engine import literal, quote
-from shared.silver.normalize import trim_sql
 
 LINEAGE = ["_batch_id", "_source_file", "_ingested_at", "_row_number"]
 
@@ -31,13 +30,12 @@ def raw(column: str) -> str:
 
 
 def typed_select(contract: Contract, present: set[str], source: str, carry: list[str]) -> str:
-    """Normalised and typed columns of `source`; contract columns absent from Bronze are NULL,
-    `carry` columns (lineage extras, schema-drift columns) pass through, drift ones trimmed."""
+    """Typed columns of `source` (whose text is already normalised, see `normalise_texts`);
+    contract columns absent from Bronze are NULL; `carry` columns pass through."""
     parts = [quote(c) for c in LINEAGE]
-    parts += [trim_sql(quote(c)) + f" AS {quote(c)}" for c in carry if not c.startswith("_")]
-    parts += [quote(c) for c in carry if c.startswith("_")]
+    parts += [quote(c) for c in carry]
     for name, column in contract.columns.items():
-        text = trim_sql(quote(name)) if name in present else "NULL::VARCHAR"
+        text = quote(name) if name in present else "NULL::VARCHAR"
         parts.append(f"{text} AS {raw(name)}")
         parts.append(f"TRY_CAST({raw(name)} AS {column.sql_type}) AS {quote(name)}")
     # TRY_CAST reads the `__raw` alias defined just before it: DuckDB resolves aliases
