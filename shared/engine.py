@@ -12,6 +12,7 @@ from shared.settings import Settings
 
 def connect(settings: Settings, *, now: datetime | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection for one job."""
+
     # Insertion order stays preserved: landing files are read in file order, which is what
     # gives each Bronze row its `_row_number`.
     config: dict[str, str | int | bool] = {"memory_limit": settings.duckdb_memory_limit}

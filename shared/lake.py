@@ -120,6 +120,9 @@ class Lake:
         data = delta.to_pyarrow_dataset().to_table(
             columns=None if columns is None else list(columns)
         )
+        # Older versions of the same read are never asked for again: let them go.
+        for stale in [k for k in self._reads if k[0] == table and k[2] == columns]:
+            del self._reads[stale]
         self._reads[key] = data
         while len(self._reads) > READ_CACHE_ENTRIES:
             self._reads.popitem(last=False)
