@@ -5,7 +5,9 @@ in `_ops.dq_results`."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -99,122 +101,171 @@ def evaluate_table_rules(
                 message=f"{failed} of {result.rows_read} rows failed",
             )
 
+    silver = _load_checked_columns(lake, con, contract)
+    context = _Context(
+        con,
+        silver,
+        "WHERE is_current" if contract.scd2 else "",
+        clock,
+        result,
+        tallies,
+        history,
+        contract.table,
+        list(contract.keys),
+    )
+    for rule in contract.table_rules:
+        outcome = _TABLE_CHECKS[type(rule)](rule, context)
+        if outcome is not None:
+            add(
+                rule.id,
+                rule.check,
+                "table",
+                rule.severity,
+                outcome.passed,
+                failed=outcome.failed,
+                observed=outcome.observed,
+                threshold=outcome.threshold,
+                message=outcome.message,
+            )
+    con.execute("DROP TABLE IF EXISTS dq_silver")
+    return rows
+
+
+def _load_checked_columns(lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
+    """`dq_silver`: only the Silver columns the table rules read, streamed into DuckDB
+    (which spills if it must). False when the table does not exist yet."""
     needed = {*contract.keys, "is_current"}
     for rule in contract.table_rules:
         needed.update(getattr(rule, "columns", None) or [])
         if isinstance(rule, FreshnessRule):
             needed.add(rule.column)
     silver = lake.stream(f"silver.{contract.table}", sorted(needed))
-    if silver is not None:
-        # Only the columns the rules read, streamed into DuckDB (which spills if it must).
-        con.register("dq_stream", silver)
-        con.execute("CREATE OR REPLACE TEMP TABLE dq_silver AS SELECT * FROM dq_stream")
-        con.unregister("dq_stream")
-    current = "WHERE is_current" if contract.scd2 else ""
-    for rule in contract.table_rules:
-        if isinstance(rule, UniqueRule):
-            cols = ", ".join(quote(c) for c in (rule.columns or contract.keys))
-            (dupes,) = (
-                _one(
-                    con,
-                    f"SELECT count(*) FROM (SELECT {cols} FROM dq_silver {current} "
-                    f"GROUP BY ALL HAVING count(*) > 1)",
-                )
-                if silver
-                else (0,)
-            )
-            add(
-                rule.id,
-                rule.check,
-                "table",
-                rule.severity,
-                dupes == 0,
-                failed=dupes,
-                observed=dupes,
-                threshold=0,
-                message=f"{dupes} keys appear more than once" if dupes else "",
-            )
-        elif isinstance(rule, RowCountRule):
-            (count,) = _one(con, f"SELECT count(*) FROM dq_silver {current}") if silver else (0,)
-            ok = (rule.min is None or count >= rule.min) and (rule.max is None or count <= rule.max)
-            add(
-                rule.id,
-                rule.check,
-                "table",
-                rule.severity,
-                ok,
-                observed=count,
-                threshold=rule.min,
-                message="" if ok else f"{count} rows, expected {_bounds(rule.min, rule.max)}",
-            )
-        elif isinstance(rule, FreshnessRule):
-            (latest,) = (
-                _one(con, f"SELECT max({quote(rule.column)}) FROM dq_silver") if silver else (None,)
-            )
-            limit = parse_duration(rule.max_age)
-            age_h = (clock - latest).total_seconds() / 3600 if latest else None
-            ok = latest is not None and clock - latest <= limit
-            add(
-                rule.id,
-                rule.check,
-                "table",
-                rule.severity,
-                ok,
-                observed=age_h,
-                threshold=limit.total_seconds() / 3600,
-                message=""
-                if ok
-                else f"latest {rule.column} is {latest}, older than {rule.max_age}",
-            )
-        elif isinstance(rule, CompletenessRule):
-            if tallies.written == 0 or rule.column not in tallies.filled:
-                continue
-            ratio = tallies.filled[rule.column] / tallies.written
-            ok = ratio >= rule.min_ratio
-            add(
-                rule.id,
-                rule.check,
-                "table",
-                rule.severity,
-                ok,
-                observed=ratio,
-                threshold=rule.min_ratio,
-                message="" if ok else f"{rule.column} is filled in {ratio:.1%} of new rows",
-            )
-        elif isinstance(rule, VolumeAnomalyRule):
-            fresh = result.rows_read
-            if fresh == 0:
-                continue
-            baseline = _baseline(history, contract.table, rule.id, rule.window)
-            ratio = fresh / baseline if baseline else 1.0
-            ok = rule.min_ratio <= ratio <= rule.max_ratio
-            add(
-                rule.id,
-                rule.check,
-                "table",
-                rule.severity,
-                ok,
-                observed=fresh,
-                threshold=baseline,
-                message="" if ok else f"{fresh} rows vs a usual {baseline:.0f} ({ratio:.2f}x)",
-            )
-        elif isinstance(rule, QuarantineRateRule):
-            if result.rows_read == 0 or result.rows_read < rule.min_rows:
-                continue
-            ratio = result.quarantined / result.rows_read
-            ok = ratio <= rule.max_ratio
-            add(
-                rule.id,
-                rule.check,
-                "table",
-                rule.severity,
-                ok,
-                observed=ratio,
-                threshold=rule.max_ratio,
-                message="" if ok else f"{ratio:.1%} of rows quarantined (max {rule.max_ratio:.0%})",
-            )
-    con.execute("DROP TABLE IF EXISTS dq_silver")
-    return rows
+    if silver is None:
+        return False
+    con.register("dq_stream", silver)
+    con.execute("CREATE OR REPLACE TEMP TABLE dq_silver AS SELECT * FROM dq_stream")
+    con.unregister("dq_stream")
+    return True
+
+
+@dataclass(frozen=True)
+class _Context:
+    con: duckdb.DuckDBPyConnection
+    has_silver: bool
+    current: str
+    """SQL restricting `dq_silver` to current versions (SCD2), or ''."""
+    clock: datetime
+    result: TableResult
+    tallies: RowTallies
+    history: pa.Table | None
+    table: str
+    keys: list[str]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    passed: bool
+    observed: float | None = None
+    threshold: float | None = None
+    failed: int = 0
+    message: str = ""
+
+
+def _unique(rule: UniqueRule, ctx: _Context) -> _Outcome:
+    dupes = 0
+    if ctx.has_silver:
+        cols = ", ".join(quote(c) for c in (rule.columns or ctx.keys))
+        (dupes,) = _one(
+            ctx.con,
+            f"SELECT count(*) FROM (SELECT {cols} FROM dq_silver "
+            f"{ctx.current} GROUP BY ALL HAVING count(*) > 1)",
+        )
+    return _Outcome(
+        dupes == 0, dupes, 0, dupes, f"{dupes} keys appear more than once" if dupes else ""
+    )
+
+
+def _row_count(rule: RowCountRule, ctx: _Context) -> _Outcome:
+    count = 0
+    if ctx.has_silver:
+        (count,) = _one(ctx.con, f"SELECT count(*) FROM dq_silver {ctx.current}")
+    ok = (rule.min is None or count >= rule.min) and (rule.max is None or count <= rule.max)
+    return _Outcome(
+        ok,
+        count,
+        rule.min,
+        message="" if ok else f"{count} rows, expected {_bounds(rule.min, rule.max)}",
+    )
+
+
+def _freshness(rule: FreshnessRule, ctx: _Context) -> _Outcome:
+    latest = None
+    if ctx.has_silver:
+        (latest,) = _one(ctx.con, f"SELECT max({quote(rule.column)}) FROM dq_silver")
+    limit = parse_duration(rule.max_age)
+    ok = latest is not None and ctx.clock - latest <= limit
+    age = (ctx.clock - latest).total_seconds() / 3600 if latest else None
+    return _Outcome(
+        ok,
+        age,
+        limit.total_seconds() / 3600,
+        message="" if ok else f"latest {rule.column} is {latest}, older than {rule.max_age}",
+    )
+
+
+def _completeness(rule: CompletenessRule, ctx: _Context) -> _Outcome | None:
+    tallies = ctx.tallies
+    if tallies.written == 0 or rule.column not in tallies.filled:
+        return None
+    ratio = tallies.filled[rule.column] / tallies.written
+    ok = ratio >= rule.min_ratio
+    return _Outcome(
+        ok,
+        ratio,
+        rule.min_ratio,
+        message="" if ok else f"{rule.column} is filled in {ratio:.1%} of new rows",
+    )
+
+
+def _volume(rule: VolumeAnomalyRule, ctx: _Context) -> _Outcome | None:
+    fresh = ctx.result.rows_read
+    if fresh == 0:
+        return None
+    baseline = _baseline(ctx.history, ctx.table, rule.id, rule.window)
+    ratio = fresh / baseline if baseline else 1.0
+    ok = rule.min_ratio <= ratio <= rule.max_ratio
+    return _Outcome(
+        ok,
+        fresh,
+        baseline,
+        message="" if ok else f"{fresh} rows vs a usual {baseline:.0f} ({ratio:.2f}x)",
+    )
+
+
+def _quarantine_rate(rule: QuarantineRateRule, ctx: _Context) -> _Outcome | None:
+    read = ctx.result.rows_read
+    if read == 0 or read < rule.min_rows:
+        return None
+    ratio = ctx.result.quarantined / read
+    ok = ratio <= rule.max_ratio
+    return _Outcome(
+        ok,
+        ratio,
+        rule.max_ratio,
+        message="" if ok else f"{ratio:.1%} of rows quarantined (max {rule.max_ratio:.0%})",
+    )
+
+
+# One small function per check kind: (rule, context) -> outcome, or None when the rule has
+# nothing to judge in this run.
+_TABLE_CHECKS: dict[type, Callable[[Any, _Context], _Outcome | None]] = {
+    UniqueRule: _unique,
+    RowCountRule: _row_count,
+    FreshnessRule: _freshness,
+    CompletenessRule: _completeness,
+    VolumeAnomalyRule: _volume,
+    QuarantineRateRule: _quarantine_rate,
+}
 
 
 def _bounds(low: int | None, high: int | None) -> str:
