@@ -1,0 +1,226 @@
+"""What a Silver build reads from and writes to the lake: new Bronze batches, held rows
+to recheck, parent keys, existing Silver rows (streamed into DuckDB), and the writes of
+its results. The decisions themselves are SQL in `classify`, `validate` and `outputs`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shared.contracts import Contract, ContractSet
+from shared.engine import quote
+from shared.lake import Lake
+from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, PROCESSED_BATCHES, RUNS
+from shared.silver import classify, outputs
+from shared.silver.normalize import normalise_texts
+from shared.silver.validate import LINEAGE
+
+
+def compact(lake: Lake, tables: list[str]) -> None:
+    names = [f"{layer}.{t}" for t in tables for layer in ("silver", "quarantine")]
+    for name in [*names, PROCESSED_BATCHES, DQ_RESULTS, DROPPED_ROWS, RUNS, INGEST_LEDGER]:
+        lake.compact(name)
+
+
+def new_batches(
+    con: duckdb.DuckDBPyConnection, bronze: Any, table: str, processed: set[tuple[str, str]]
+) -> list[tuple[str, int]]:
+    """Bronze batches not yet built, with their row counts, in arrival order."""
+    con.register("bronze_scan", bronze)
+    batches = con.execute(
+        "SELECT _batch_id, count(*) FROM bronze_scan GROUP BY _batch_id "
+        "ORDER BY min(_ingested_at), _batch_id"
+    ).fetchall()
+    con.unregister("bronze_scan")
+    return [(b, n) for b, n in batches if (table, b) not in processed]
+
+
+def retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:
+    held = lake.read(
+        f"quarantine.{table}",
+        columns=["_batch_id", "_row_number", "status", "retryable"],
+        filter=pc.field("status") != "released",
+    )
+    if held is None:
+        return pa.table(
+            {
+                "_batch_id": pa.array([], pa.string()),
+                "_row_number": pa.array([], pa.int64()),
+                "_held_status": pa.array([], pa.string()),
+            }
+        )
+    if not replay:
+        held = held.filter(pc.field("retryable"))
+    return held.select(["_batch_id", "_row_number", "status"]).rename_columns(
+        ["_batch_id", "_row_number", "_held_status"]
+    )
+
+
+def load_input(
+    con: duckdb.DuckDBPyConnection, bronze: Any, new_batches: list[str], retry: pa.Table
+) -> None:
+    batches = set(new_batches) | set(retry.column("_batch_id").to_pylist())
+    rows = normalise_texts(bronze.to_table(filter=pc.field("_batch_id").isin(sorted(batches))))
+    con.register("bronze_rows", rows)
+    con.register("retry_lineage", retry)
+    con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE bronze_in AS
+        SELECT b.*, CASE WHEN b._batch_id IN (SELECT _batch_id FROM new_batches)
+                         THEN 'new' ELSE 'retry' END AS _origin,
+            (SELECT r._held_status FROM retry_lineage r
+             WHERE r._batch_id = b._batch_id AND r._row_number = b._row_number) AS _held_status
+        FROM bronze_rows b
+        WHERE b._batch_id IN (SELECT _batch_id FROM new_batches)
+           OR EXISTS (SELECT 1 FROM retry_lineage r
+                      WHERE r._batch_id = b._batch_id AND r._row_number = b._row_number)
+        """
+    )
+    for name in ("bronze_rows", "retry_lineage", "new_batches"):
+        con.unregister(name)
+
+
+def register_parent_keys(
+    lake: Lake, con: duckdb.DuckDBPyConnection, contracts: ContractSet, contract: Contract
+) -> None:
+    """Parent keys for each references rule: keys in the parent's Silver or quarantine
+    (a quarantined parent has arrived; its own problem is reported on its own table)."""
+    for i, rule in enumerate(contract.references):
+        parts = []
+        silver = lake.read(f"silver.{rule.table}", columns=[rule.to])
+        if silver is not None:
+            con.register(f"parent_silver_{i}", silver)
+            parts.append(f"SELECT CAST({quote(rule.to)} AS VARCHAR) AS key FROM parent_silver_{i}")
+        held = lake.read(f"quarantine.{rule.table}", columns=[rule.to, "status"])
+        if held is not None and rule.to in contracts[rule.table].keys:
+            con.register(f"parent_held_{i}", held)
+            parts.append(
+                f"SELECT {quote(rule.to)} AS key FROM parent_held_{i} WHERE status <> 'released'"
+            )
+        union = " UNION ".join(parts) or "SELECT NULL::VARCHAR AS key WHERE false"
+        # NULL keys are left out: one NULL would make every `NOT IN` unknown, i.e. passing.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE parent_keys_{i} AS "
+            f"SELECT key FROM ({union}) WHERE key IS NOT NULL"
+        )
+
+
+def register_existing(
+    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, table: str
+) -> None:
+    """`silver_seen` (hash and lineage of every Silver row, streamed into DuckDB, which
+    spills under its memory limit) and `known` (hash and lineage of rows held in Silver,
+    quarantine or dropped as superseded, for the content hashes of this input)."""
+    lineage = ["_row_hash", "_batch_id", "_row_number"]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE silver_seen AS SELECT _row_hash, _batch_id, _row_number "
+        "FROM rows LIMIT 0"
+    )
+    silver = lake.stream(f"silver.{table}", lineage)
+    if silver is not None:
+        con.register("silver_scan", silver)
+        con.execute("INSERT INTO silver_seen SELECT * FROM silver_scan")
+        con.unregister("silver_scan")
+    parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_seen"]
+    held = lake.read(f"quarantine.{table}", columns=[*lineage, "status"])
+    if held is not None:
+        con.register("held_scan", held)
+        parts.append(
+            "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
+        )
+    # A copy of a version that was later superseded is still a copy, not a stale record.
+    gone = lake.read(DROPPED_ROWS, columns=lineage, filter=pc.field("table_name") == table)
+    if gone is not None:
+        con.register("dropped_scan", gone)
+        parts.append("SELECT _row_hash, _batch_id, _row_number FROM dropped_scan")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE known AS
+        SELECT * FROM ({" UNION ALL ".join(parts)})
+        WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
+    )
+
+
+def register_current(
+    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str]
+) -> None:
+    """`silver_cur`: the current Silver rows of the keys among this input's candidates,
+    filtered from a stream of the table."""
+    cols = outputs.silver_columns(contract, carried)
+    scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
+    wanted = [*cols, *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
+    empty = ", ".join(
+        [quote(c) for c in cols]
+        + [
+            f"NULL::{t} AS {c}"
+            for c, t in zip(scd, ("TIMESTAMP", "TIMESTAMP", "BOOLEAN"), strict=False)
+        ]
+        + ["_row_hash", *LINEAGE, "_dq_warnings"]
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE silver_cur AS SELECT {empty} FROM rows LIMIT 0")
+    silver = lake.stream(f"silver.{contract.table}", wanted)
+    if silver is None:
+        return
+    con.register("silver_scan", silver)
+    names = set(silver.schema.names)
+    shape = ", ".join(quote(c) if c in names else f"NULL AS {quote(c)}" for c in wanted)
+    current = "s.is_current AND " if contract.scd2 else ""
+    con.execute(
+        f"""INSERT INTO silver_cur BY NAME
+        SELECT {shape} FROM silver_scan s
+        WHERE {current}EXISTS (SELECT 1 FROM outcomes o WHERE o._outcome = 'candidate'
+                               AND {classify.keys_match(contract, "o", "s")})"""
+    )
+    con.unregister("silver_scan")
+
+
+def write_results(
+    lake: Lake,
+    contract: Contract,
+    outputs_: Outputs,
+    write_id: str,
+) -> None:
+    """Silver first, then quarantine and dropped rows. Appends carry an idempotency id
+    derived from the input batches, so a re-run after a crash does not add them twice;
+    MERGE is used only where existing rows change."""
+    table = contract.table
+    silver = f"silver.{table}"
+    if not outputs_.replaces:
+        lake.append(silver, outputs_.silver, app_id=f"silver-{table}-{write_id}")
+    elif contract.scd2:
+        lake.upsert(silver, outputs_.silver, keys=[*contract.keys, "valid_from"])
+    else:
+        lake.upsert(silver, outputs_.silver, keys=list(contract.keys))
+    lineage = ["_batch_id", "_row_number"]
+    held = f"quarantine.{table}"
+    lake.append(held, outputs_.held_new, app_id=f"quarantine-{table}-{write_id}")
+    if outputs_.held_changed.num_rows:
+        keep_first_seen = [c for c in outputs_.held_changed.column_names if c != "quarantined_at"]
+        lake.upsert(
+            held, outputs_.held_changed, keys=lineage, update_columns=keep_first_seen, insert=False
+        )
+    if outputs_.released.num_rows:
+        lake.upsert(
+            held,
+            outputs_.released,
+            keys=lineage,
+            update_columns=["status", "released_run_id", "released_at", "checked_at"],
+            insert=False,
+        )
+    lake.append(DROPPED_ROWS, outputs_.dropped, app_id=f"dropped-{table}-{write_id}")
+
+
+@dataclass
+class Outputs:
+    silver: pa.Table
+    replaces: bool
+    """Whether any Silver row is replaced (MERGE) rather than only added (append)."""
+    held_new: pa.Table
+    held_changed: pa.Table
+    """Rechecked held rows whose status changed (pending -> quarantined)."""
+    released: pa.Table
+    dropped: pa.Table
