@@ -6,11 +6,15 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 
 from rich.console import Console
 
 from shared import jobs, render, summary
+from shared.demo import run_demo
 from shared.errors import LakehouseError
+from shared.generate import GenerateOptions, generate
 from shared.settings import ENV_LAKE, Settings
 
 # Wide enough for the tables when output is piped (rich assumes 80 columns then).
@@ -85,6 +89,11 @@ def _generate_options(p: argparse.ArgumentParser) -> None:
         help="share of rows with an injected defect (default 0.05)",
     )
     p.add_argument("--orders-per-day", type=int, default=150, help="average orders a day")
+    p.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        help="last delivery day, YYYY-MM-DD (default: yesterday, UTC); fix it to reproduce data",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,10 +125,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _generate(settings: Settings, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from shared.generate import generate
-
     out = Path(args.out) if args.out else jobs.Platform(settings).lake.storage.local_path("landing")
     if out is None:
         console.print("[red]error:[/] pass --out for a lake that is not a local folder")
@@ -131,14 +136,13 @@ def _generate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace):
-    from shared.generate import GenerateOptions
-
+def _options(args: argparse.Namespace) -> GenerateOptions:
     return GenerateOptions(
         days=args.days,
         seed=args.seed,
         defect_rate=args.defect_rate,
         orders_per_day=args.orders_per_day,
+        end_date=args.end_date,
     )
 
 
@@ -216,8 +220,6 @@ def _quarantine(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from shared.demo import run_demo
-
     result = run_demo(settings, _options(args), on_step=lambda m: console.print(f"[dim]{m}[/]"))
     platform = jobs.Platform(settings)
     ingested = result.ingested
