@@ -350,9 +350,9 @@ def _classify(
             _warnings AS _dq_warnings
         FROM {source}"""
     )
-    lake_io.register_existing(lake, con, contract, table)
+    lake_io.register_existing(lake, con, contract, carried)
     con.execute(f"CREATE OR REPLACE TEMP TABLE outcomes AS {classify.outcome_sql(contract)}")
-    lake_io.register_current(lake, con, contract, carried)
+    lake_io.register_current(con, contract)
     con.execute(f"CREATE OR REPLACE TEMP TABLE candidates AS {classify.candidates_sql(contract)}")
 
 

@@ -71,14 +71,13 @@ def load_input(
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE bronze_in AS
-        SELECT b.*, CASE WHEN b._batch_id IN (SELECT _batch_id FROM new_batches)
-                         THEN 'new' ELSE 'retry' END AS _origin,
-            (SELECT r._held_status FROM retry_lineage r
-             WHERE r._batch_id = b._batch_id AND r._row_number = b._row_number) AS _held_status
+        SELECT b.*, CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
+            r._held_status
         FROM bronze_rows b
-        WHERE b._batch_id IN (SELECT _batch_id FROM new_batches)
-           OR EXISTS (SELECT 1 FROM retry_lineage r
-                      WHERE r._batch_id = b._batch_id AND r._row_number = b._row_number)
+        LEFT JOIN retry_lineage r
+            ON r._batch_id = b._batch_id AND r._row_number = b._row_number
+        WHERE r._held_status IS NOT NULL
+           OR b._batch_id IN (SELECT _batch_id FROM new_batches)
         """
     )
     for name in ("bronze_rows", "retry_lineage", "new_batches"):
@@ -111,45 +110,12 @@ def register_parent_keys(
 
 
 def register_existing(
-    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, table: str
-) -> None:
-    """`silver_seen` (hash and lineage of every Silver row, streamed into DuckDB, which
-    spills under its memory limit) and `known` (hash and lineage of rows held in Silver,
-    quarantine or dropped as superseded, for the content hashes of this input)."""
-    lineage = ["_row_hash", "_batch_id", "_row_number"]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE silver_seen AS SELECT _row_hash, _batch_id, _row_number "
-        "FROM rows LIMIT 0"
-    )
-    silver = lake.stream(f"silver.{table}", lineage)
-    if silver is not None:
-        con.register("silver_scan", silver)
-        con.execute("INSERT INTO silver_seen SELECT * FROM silver_scan")
-        con.unregister("silver_scan")
-    parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_seen"]
-    held = lake.read(f"quarantine.{table}", columns=[*lineage, "status"])
-    if held is not None:
-        con.register("held_scan", held)
-        parts.append(
-            "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
-        )
-    # A copy of a version that was later superseded is still a copy, not a stale record.
-    gone = lake.read(DROPPED_ROWS, columns=lineage, filter=pc.field("table_name") == table)
-    if gone is not None:
-        con.register("dropped_scan", gone)
-        parts.append("SELECT _row_hash, _batch_id, _row_number FROM dropped_scan")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE known AS
-        SELECT * FROM ({" UNION ALL ".join(parts)})
-        WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
-    )
-
-
-def register_current(
     lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str]
 ) -> None:
-    """`silver_cur`: the current Silver rows of the keys among this input's candidates,
-    filtered from a stream of the table."""
+    """From one stream of the Silver table: `silver_keyed` (every version of the keys in
+    this input; exact copies and re-runs can only be among them), `silver_seen` (their hash
+    and lineage) and `known` (hash and lineage of rows held in Silver, quarantine or dropped
+    as superseded, for the content hashes of this input)."""
     cols = outputs.silver_columns(contract, carried)
     scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
     wanted = [*cols, *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
@@ -161,21 +127,52 @@ def register_current(
         ]
         + ["_row_hash", *LINEAGE, "_dq_warnings"]
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE silver_cur AS SELECT {empty} FROM rows LIMIT 0")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE silver_keyed AS SELECT {empty} FROM rows LIMIT 0")
     silver = lake.stream(f"silver.{contract.table}", wanted)
-    if silver is None:
-        return
-    con.register("silver_scan", silver)
-    names = set(silver.schema.names)
-    shape = ", ".join(quote(c) if c in names else f"NULL AS {quote(c)}" for c in wanted)
+    if silver is not None:
+        # Streamed, not pushed down: files written by MERGE hold string views (see Lake).
+        con.register("silver_scan", silver)
+        names = set(silver.schema.names)
+        shape = ", ".join(quote(c) if c in names else f"NULL AS {quote(c)}" for c in wanted)
+        con.execute(
+            f"""INSERT INTO silver_keyed BY NAME
+            SELECT {shape} FROM silver_scan s
+            WHERE EXISTS (SELECT 1 FROM rows r WHERE {classify.keys_match(contract, "r", "s")})"""
+        )
+        con.unregister("silver_scan")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW silver_seen AS "
+        "SELECT _row_hash, _batch_id, _row_number FROM silver_keyed"
+    )
+    lineage = ["_row_hash", "_batch_id", "_row_number"]
+    parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_seen"]
+    held = lake.read(f"quarantine.{contract.table}", columns=[*lineage, "status"])
+    if held is not None:
+        con.register("held_scan", held)
+        parts.append(
+            "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
+        )
+    # A copy of a version that was later superseded is still a copy, not a stale record.
+    gone = lake.read(DROPPED_ROWS, columns=lineage, filter=pc.field("table_name") == contract.table)
+    if gone is not None:
+        con.register("dropped_scan", gone)
+        parts.append("SELECT _row_hash, _batch_id, _row_number FROM dropped_scan")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE known AS
+        SELECT * FROM ({" UNION ALL ".join(parts)})
+        WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
+    )
+
+
+def register_current(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """`silver_cur`: the current Silver rows of the keys among this input's candidates."""
     current = "s.is_current AND " if contract.scd2 else ""
     con.execute(
-        f"""INSERT INTO silver_cur BY NAME
-        SELECT {shape} FROM silver_scan s
+        f"""CREATE OR REPLACE TEMP TABLE silver_cur AS
+        SELECT * FROM silver_keyed s
         WHERE {current}EXISTS (SELECT 1 FROM outcomes o WHERE o._outcome = 'candidate'
                                AND {classify.keys_match(contract, "o", "s")})"""
     )
-    con.unregister("silver_scan")
 
 
 def write_results(
