@@ -78,18 +78,18 @@ class Column(_Strict):
         return _SCALAR_TYPES[self.type]
 
 
-class _RowRuleBase(_Strict):
+class _RuleBase(_Strict):
     id: Annotated[str, Field(min_length=1)]
     severity: Severity = "critical"
     description: str = ""
 
 
-class NotNullRule(_RowRuleBase):
+class NotNullRule(_RuleBase):
     check: Literal["not_null"]
     column: str
 
 
-class RangeRule(_RowRuleBase):
+class RangeRule(_RuleBase):
     check: Literal["range"]
     column: str
     min: float | None = None
@@ -105,7 +105,7 @@ class RangeRule(_RowRuleBase):
         return self
 
 
-class RegexRule(_RowRuleBase):
+class RegexRule(_RuleBase):
     check: Literal["regex"]
     column: str
     pattern: str
@@ -122,13 +122,13 @@ class RegexRule(_RowRuleBase):
         return value
 
 
-class AcceptedValuesRule(_RowRuleBase):
+class AcceptedValuesRule(_RuleBase):
     check: Literal["accepted_values"]
     column: str
     values: list[str] = Field(min_length=1)
 
 
-class ReferencesRule(_RowRuleBase):
+class ReferencesRule(_RuleBase):
     check: Literal["references"]
     column: str
     table: str
@@ -147,7 +147,7 @@ class ReferencesRule(_RowRuleBase):
         return parse_duration(self.grace)
 
 
-class ExpressionRule(_RowRuleBase):
+class ExpressionRule(_RuleBase):
     check: Literal["expression"]
     sql: str
     """A DuckDB SQL predicate over the typed columns, true for a good row; NULL passes.
@@ -162,25 +162,19 @@ RowRule = Annotated[
 ]
 
 
-class _TableRuleBase(_Strict):
-    id: Annotated[str, Field(min_length=1)]
-    severity: Severity = "critical"
-    description: str = ""
-
-
-class UniqueRule(_TableRuleBase):
+class UniqueRule(_RuleBase):
     check: Literal["unique"]
     columns: list[str] = Field(default_factory=list)
     """Defaults to the table's keys; for SCD2 tables checked on the current versions."""
 
 
-class RowCountRule(_TableRuleBase):
+class RowCountRule(_RuleBase):
     check: Literal["row_count"]
     min: int | None = 0
     max: int | None = None
 
 
-class FreshnessRule(_TableRuleBase):
+class FreshnessRule(_RuleBase):
     check: Literal["freshness"]
     column: str
     max_age: str
@@ -192,13 +186,13 @@ class FreshnessRule(_TableRuleBase):
         return value
 
 
-class CompletenessRule(_TableRuleBase):
+class CompletenessRule(_RuleBase):
     check: Literal["completeness"]
     column: str
     min_ratio: float = Field(ge=0, le=1)
 
 
-class VolumeAnomalyRule(_TableRuleBase):
+class VolumeAnomalyRule(_RuleBase):
     check: Literal["volume_anomaly"]
     window: int = Field(default=7, ge=1)
     """How many earlier non-empty runs form the baseline."""
@@ -206,7 +200,7 @@ class VolumeAnomalyRule(_TableRuleBase):
     max_ratio: float = Field(default=5.0, gt=0)
 
 
-class QuarantineRateRule(_TableRuleBase):
+class QuarantineRateRule(_RuleBase):
     check: Literal["quarantine_rate"]
     max_ratio: float = Field(ge=0, le=1)
     min_rows: int = Field(default=20, ge=0)
