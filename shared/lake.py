@@ -74,7 +74,7 @@ class Lake:
         delta-rs MERGE and DELETE write string columns as `string_view` (delta-io/delta-rs
         #4579), and pyarrow cannot evaluate a pushed-down string filter on those files."""
         delta = self.delta(table)
-        return None if delta is None else delta.to_pyarrow_dataset()
+        return None if delta is None else self._arrow_dataset(delta)
 
     def read(
         self,
@@ -107,7 +107,18 @@ class Lake:
             return None
         names = set(delta.schema().to_arrow().names)
         wanted = [c for c in columns if c in names]
-        return delta.to_pyarrow_dataset().scanner(columns=wanted).to_reader()
+        return self._arrow_dataset(delta).scanner(columns=wanted).to_reader()
+
+    def _arrow_dataset(self, delta: DeltaTable) -> ds.Dataset:
+        # On a local lake, pyarrow reads the table's current files itself: the dataset
+        # delta-rs builds reads through a Python filesystem whose readahead threads can
+        # outlive the interpreter and abort it at exit (delta-io/delta-rs#2184). Tables
+        # here have no partitions or deletion vectors, so the file list is the table.
+        if self.storage.local_path("") is None:
+            return delta.to_pyarrow_dataset()
+        return ds.dataset(
+            delta.file_uris(), schema=pa.schema(delta.schema().to_arrow()), format="parquet"
+        )
 
     def _scan(self, table: str, delta: DeltaTable, columns: tuple[str, ...] | None) -> pa.Table:
         # A job reads the same small tables (parents, ledgers) many times between writes;
@@ -117,7 +128,7 @@ class Lake:
         if cached is not None:
             self._reads.move_to_end(key)
             return cached
-        data = delta.to_pyarrow_dataset().to_table(
+        data = self._arrow_dataset(delta).to_table(
             columns=None if columns is None else list(columns)
         )
         # Older versions of the same read are never asked for again: let them go.
