@@ -59,7 +59,10 @@ def parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", parents=[common], help="build Silver, Gold or both")
     build.add_argument("layer", choices=["silver", "gold", "all"])
-    build.add_argument("--table", action="append", help="only this table (repeatable)")
+    build.add_argument("--table", action="append", help="only this Silver table (repeatable)")
+    build.add_argument(
+        "--full-refresh", action="store_true", help="rebuild Gold even if Silver is unchanged"
+    )
 
     sub.add_parser("status", parents=[common], help="latest runs and the state of every table")
 
@@ -171,8 +174,14 @@ def _build(settings: Settings, args: argparse.Namespace) -> int:
         )
         render.silver_summary(console, result)
     if args.layer in ("gold", "all"):
-        err.print("[yellow]Gold is not built yet in this version[/] (tracked as the Gold issue)")
-        return 2 if args.layer == "gold" else 0
+        gold = jobs.build_gold_job(
+            settings,
+            full_refresh=args.full_refresh,
+            progress=lambda name, rows: console.print(f"gold.{name}: {rows:,} rows"),
+        )
+        render.gold_summary(console, gold)
+        if gold.status == "blocked":
+            return 3
     return 0
 
 
@@ -239,6 +248,13 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     )
     render.quarantine(console, summary.quarantine_by_rule(platform.lake, platform.contracts))
     render.dq(console, summary.latest_dq(platform.lake))
+    render.gold_summary(console, result.gold)
+    if result.gold.status == "succeeded":
+        lake = platform.lake
+        render.kpis(console, summary.rows_of(lake, "gold.kpi_monthly"))
+        render.segments(console, summary.segment_counts(lake))
+        render.cohorts(console, summary.rows_of(lake, "gold.cohort_retention"))
+        render.revenue_at_risk(console, summary.rows_of(lake, "gold.revenue_at_risk"))
     render.detection(console, result.score)
     return 0
 

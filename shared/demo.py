@@ -15,6 +15,7 @@ import pyarrow as pa
 from shared.engine import connect
 from shared.errors import ConfigError
 from shared.generate import GenerateOptions, GenerateResult, generate
+from shared.gold.build import GoldResult, build_gold
 from shared.ingest import LANDING, IngestResult, LandingFile, ingest_files
 from shared.jobs import Platform
 from shared.ops import DROPPED_ROWS
@@ -30,6 +31,7 @@ class DemoResult:
     generated: GenerateResult
     ingested: list[IngestResult]
     builds: list[SilverResult]
+    gold: GoldResult
     score: DetectionScore
 
 
@@ -88,6 +90,8 @@ def run_demo(
         held = sum(t.quarantined for t in build.tables)
         released = sum(t.released for t in build.tables)
         on_step(f"{day}: {len(batch)} files, {rows:,} rows built, {held} held, {released} released")
+    gold = build_gold(lake, con, now=clock)
+    on_step(f"gold: {gold.status}, {sum(gold.tables.values()):,} rows in {len(gold.tables)} tables")
     held_tables = []
     for table in contracts.build_order():
         held = lake.read(f"quarantine.{table}")
@@ -96,7 +100,7 @@ def run_demo(
     detection = score(
         load_ground_truth(generated.ground_truth), held_tables, lake.read(DROPPED_ROWS), contracts
     )
-    return DemoResult(generated, ingested, builds, detection)
+    return DemoResult(generated, ingested, builds, gold, detection)
 
 
 def _delivery_day(path: Path) -> str:

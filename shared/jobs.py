@@ -18,6 +18,7 @@ from providers.storage import storage_for
 from shared.contracts import ContractSet, load_contracts
 from shared.engine import connect
 from shared.errors import SecretNotFoundError
+from shared.gold.build import GoldResult, build_gold
 from shared.ingest import IngestResult, LandingFile, discover, ingest_files
 from shared.lake import Lake
 from shared.settings import Settings
@@ -110,3 +111,16 @@ def build_silver_job(
         chunk_rows=settings.silver_chunk_rows,
         progress=progress,
     )
+
+
+def build_gold_job(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    full_refresh: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> GoldResult:
+    """Build Gold from Silver, unless the latest Silver run failed a critical check."""
+    platform = Platform(settings)
+    con = connect(settings, now=now)
+    return build_gold(platform.lake, con, now=now, full_refresh=full_refresh, progress=progress)

@@ -232,11 +232,6 @@ class Lake:
 
         return self._retry(table, run)
 
-    def delete(self, table: str, predicate: str) -> None:
-        delta = self.delta(table)
-        if delta is not None:
-            self._retry(table, lambda: delta.delete(predicate))
-
     def _target(self, table: str) -> DeltaTable | str:
         # Writing through the open table object spares re-reading its log and keeps it
         # current; a table that does not exist yet is created from its URL.

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from shared.gold.build import GoldResult
 from shared.ingest import IngestResult
 from shared.scoring import DetectionScore
 from shared.silver.build import SilverResult, TableResult
@@ -165,3 +166,83 @@ def detection(console: Console, result: DetectionScore) -> None:
     console.print(table)
     for fp in result.false_positives[:5]:
         console.print(f"[yellow]flagged but not injected[/]: {fp}")
+
+
+def gold_summary(console: Console, result: GoldResult) -> None:
+    if result.status == "blocked":
+        console.print(
+            f"[red]Gold run {result.run_id} blocked[/]: Silver run {result.silver_run_id} failed "
+            f"critical checks {', '.join(result.blocked_by)}; the previous Gold stays published."
+        )
+    elif result.status == "noop":
+        console.print(f"Gold run {result.run_id}: Silver unchanged since the last Gold (no-op).")
+    else:
+        total = sum(result.tables.values())
+        console.print(f"Gold run {result.run_id}: {len(result.tables)} tables, {total:,} rows.")
+
+
+def kpis(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Monthly KPIs (placed, shipped, delivered)", title_justify="left")
+    for col in ("month", "revenue", "orders", "units", "aov", "customers", "repeat rate"):
+        table.add_column(col, justify="left" if col == "month" else "right")
+    for r in rows:
+        table.add_row(
+            str(r["month"]),
+            f"{r['revenue']:,.2f}",
+            f"{r['orders']:,}",
+            f"{r['units']:,}",
+            f"{r['aov']:,.2f}",
+            f"{r['unique_customers']:,}",
+            f"{r['repeat_purchase_rate']:.1%}",
+        )
+    console.print(table)
+
+
+def segments(console: Console, counts: dict[str, int]) -> None:
+    table = Table(title="RFM segments", title_justify="left")
+    table.add_column("segment")
+    table.add_column("customers", justify="right")
+    for name, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+
+
+def cohorts(console: Console, rows: list[dict[str, Any]]) -> None:
+    months = sorted({r["months_since"] for r in rows})
+    table = Table(
+        title="Cohort retention (share of the cohort active, by months since)", title_justify="left"
+    )
+    table.add_column("cohort")
+    table.add_column("size", justify="right")
+    for m in months:
+        table.add_column(f"+{m}", justify="right")
+    by_cohort: dict[Any, dict[int, float]] = {}
+    sizes: dict[Any, int] = {}
+    for r in rows:
+        by_cohort.setdefault(r["cohort_month"], {})[r["months_since"]] = r["retention_rate"]
+        sizes[r["cohort_month"]] = r["cohort_size"]
+    for cohort, rates in sorted(by_cohort.items()):
+        table.add_row(
+            str(cohort),
+            f"{sizes[cohort]:,}",
+            *[f"{rates[m]:.0%}" if m in rates else "" for m in months],
+        )
+    console.print(table)
+
+
+def revenue_at_risk(console: Console, rows: list[dict[str, Any]]) -> None:
+    totals: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        entry = totals.setdefault((r["table_name"], r["rule_id"]), [0, 0.0])
+        entry[0] += r["rows"]
+        entry[1] += float(r["revenue_at_risk"])
+    table = Table(title="Revenue at risk by rule (held sales rows)", title_justify="left")
+    for col in ("table", "rule", "rows", "revenue at risk"):
+        table.add_column(col, justify="right" if col in ("rows", "revenue at risk") else "left")
+    for (name, rule), (count, value) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
+        table.add_row(name, rule, f"{count:,}", f"{value:,.2f}")
+    total = sum(v for _, v in totals.values())
+    table.add_row(
+        "[bold]all[/]", "", f"{sum(c for c, _ in totals.values()):,}", f"[bold]{total:,.2f}[/]"
+    )
+    console.print(table)

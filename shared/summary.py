@@ -16,6 +16,17 @@ from shared.lake import Lake
 from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, RUNS
 
 LAYERS = ("bronze", "silver", "quarantine")
+GOLD_TABLES = (
+    "dim_date",
+    "dim_customer",
+    "dim_product",
+    "dim_store",
+    "fact_sales",
+    "kpi_monthly",
+    "customer_rfm",
+    "cohort_retention",
+    "revenue_at_risk",
+)
 OPS_TABLES = (RUNS, INGEST_LEDGER, DQ_RESULTS, DROPPED_ROWS, "_ops.processed_batches")
 
 
@@ -31,6 +42,7 @@ class TableState:
 def table_states(lake: Lake, contracts: ContractSet) -> list[TableState]:
     """Every layer table of every contract, plus the `_ops` tables."""
     names = [f"{layer}.{t}" for layer in LAYERS for t in contracts.build_order()]
+    names += [f"gold.{t}" for t in GOLD_TABLES]
     states = []
     for name in [*names, *OPS_TABLES]:
         delta = lake.delta(name)
@@ -117,3 +129,14 @@ def latest_dq(lake: Lake) -> list[dict[str, Any]]:
 
 def _count_values(column: Any) -> dict[str, int]:
     return {c["values"]: c["counts"] for c in pc.value_counts(column).to_pylist()}
+
+
+def rows_of(lake: Lake, table: str) -> list[dict[str, Any]]:
+    """A small table's rows (Gold marts), or none when it does not exist."""
+    data = lake.read(table)
+    return [] if data is None else data.to_pylist()
+
+
+def segment_counts(lake: Lake) -> dict[str, int]:
+    data = lake.read("gold.customer_rfm", columns=["segment"])
+    return {} if data is None else _count_values(data.column("segment"))
