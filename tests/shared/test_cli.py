@@ -254,16 +254,20 @@ def test_ingest_explicit_file_with_table_option(
     assert f"{drop} -> bronze.stores (1 rows)" in result.out
 
 
-def test_build_gold_is_not_available_yet(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_gold_publishes_then_is_a_noop(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = run(capsys, "build", "gold", "--lake", str(built))
-    assert result.code == 2
-    assert "Gold is not built yet" in result.err
-    assert result.out == ""
-    # `build all` builds Silver, says Gold is missing, and succeeds.
+    assert result.code == 0, result.err
+    assert "gold.fact_sales:" in result.out
+    assert re.search(r"^Gold run gold-\S+: 9 tables", result.out, re.M)
+    # `build all`: nothing new in Silver, so Gold is a no-op too.
     result = run(capsys, "build", "all", "--lake", str(built))
     assert result.code == 0
     assert "nothing new to build" in result.out
-    assert "Gold is not built yet" in result.err
+    assert "Silver unchanged since the last Gold (no-op)" in result.out
+    result = run(capsys, "build", "gold", "--full-refresh", "--lake", str(built))
+    assert "gold.kpi_monthly:" in result.out
 
 
 # --- status and quarantine --------------------------------------------------------------
