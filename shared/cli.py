@@ -15,6 +15,8 @@ from shared import jobs, render, summary
 from shared.demo import run_demo
 from shared.errors import LakehouseError
 from shared.generate import GenerateOptions, generate
+from shared.ops import utcnow
+from shared.report import write_report
 from shared.settings import ENV_LAKE, Settings
 
 # Wide enough for the tables when output is piped (rich assumes 80 columns then).
@@ -73,6 +75,10 @@ def parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--samples", type=int, default=2, help="sample rows per rule")
     quarantine.add_argument(
         "--replay", action="store_true", help="re-validate held rows under the current contracts"
+    )
+
+    sub.add_parser(
+        "report", parents=[common], help="write the HTML report into the lake (_reports/)"
     )
 
     demo = sub.add_parser(
@@ -256,6 +262,15 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         render.cohorts(console, summary.rows_of(lake, "gold.cohort_retention"))
         render.revenue_at_risk(console, summary.rows_of(lake, "gold.revenue_at_risk"))
     render.detection(console, result.score)
+    where = platform.lake.storage.local_path(result.report) or result.report
+    console.print(f"report: {where}")
+    return 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    platform = jobs.Platform(settings)
+    path = write_report(platform.lake, platform.contracts, utcnow())
+    console.print(f"report: {platform.lake.storage.local_path(path) or path}")
     return 0
 
 
@@ -266,6 +281,7 @@ COMMANDS = {
     "status": _status,
     "quarantine": _quarantine,
     "demo": _demo,
+    "report": _report,
 }
 
 

@@ -19,6 +19,7 @@ from shared.gold.build import GoldResult, build_gold
 from shared.ingest import LANDING, IngestResult, LandingFile, ingest_files
 from shared.jobs import Platform
 from shared.ops import DROPPED_ROWS
+from shared.report import write_report
 from shared.scoring import DetectionScore, load_ground_truth, score
 from shared.settings import Settings
 from shared.silver.build import SilverResult, build_silver
@@ -32,6 +33,8 @@ class DemoResult:
     ingested: list[IngestResult]
     builds: list[SilverResult]
     gold: GoldResult
+    report: str
+    """Path of the HTML report in the lake."""
     score: DetectionScore
 
 
@@ -92,6 +95,7 @@ def run_demo(
         on_step(f"{day}: {len(batch)} files, {rows:,} rows built, {held} held, {released} released")
     gold = build_gold(lake, con, now=clock)
     on_step(f"gold: {gold.status}, {sum(gold.tables.values()):,} rows in {len(gold.tables)} tables")
+    report = write_report(lake, contracts, clock)
     held_tables = []
     for table in contracts.build_order():
         held = lake.read(f"quarantine.{table}")
@@ -100,7 +104,7 @@ def run_demo(
     detection = score(
         load_ground_truth(generated.ground_truth), held_tables, lake.read(DROPPED_ROWS), contracts
     )
-    return DemoResult(generated, ingested, builds, gold, detection)
+    return DemoResult(generated, ingested, builds, gold, report, detection)
 
 
 def _delivery_day(path: Path) -> str:
