@@ -265,7 +265,13 @@ def _build_chunk(
     lake_io.load_input(con, chunk.bronze, new_batches, chunk.retry)
     present = set(chunk.bronze.schema.names)
     lake_io.register_parent_keys(lake, con, contracts, contract)
-    params = {"run_id": run.run_id, "contract_version": contract.version}
+    # `_processed_at` is wall-clock time, not the run's clock: Gold reads Silver
+    # incrementally from it, so it must only move forward.
+    params = {
+        "run_id": run.run_id,
+        "contract_version": contract.version,
+        "processed_at": utcnow(),
+    }
     _classify(con, contract, present, carried, pii_key, lake, table)
 
     to_silver, dropped, replaces = _decide(con, contract, carried, params)

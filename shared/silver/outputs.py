@@ -24,7 +24,7 @@ def silver_rows_sql(contract: Contract, carried: list[str], source: str) -> str:
         scd = ", _vf AS valid_from, _vt AS valid_to, _vt IS NULL AS is_current"
     return f"""
         SELECT {cols}{scd}, _row_hash, {LINEAGE_SQL}, _dq_warnings,
-            $run_id AS _run_id, run_now() AS _processed_at
+            $run_id AS _run_id, $processed_at::TIMESTAMP AS _processed_at
         FROM {source}
     """
 
