@@ -53,8 +53,9 @@ class IngestResult:
 
 
 # Files of one table are committed together (one Delta commit carrying every file's
-# idempotency id), up to these bounds, so a folder of small files is not a commit each.
-MAX_STAGED_ROWS = 2_000_000
+# idempotency id), so a folder of small files is not a commit each; everything staged is
+# flushed once these bounds (over all tables) are reached, which bounds memory.
+MAX_STAGED_ROWS = 1_000_000
 MAX_STAGED_FILES = 200
 
 
@@ -109,13 +110,14 @@ def ingest_files(
             finish(index, outcome, sha)
             continue
         loaded.add((outcome.table, outcome.batch_id))
-        queue = staged.setdefault(outcome.table, [])
-        queue.append((index, outcome))
+        staged.setdefault(outcome.table, []).append((index, outcome))
+        queued = [s for queue in staged.values() for _, s in queue]
         if (
-            len(queue) >= MAX_STAGED_FILES
-            or sum(s.rows.num_rows for _, s in queue) >= MAX_STAGED_ROWS
+            len(queued) >= MAX_STAGED_FILES
+            or sum(s.rows.num_rows for s in queued) >= MAX_STAGED_ROWS
         ):
-            flush(outcome.table)
+            for name in list(staged):
+                flush(name)
     for name in list(staged):
         flush(name)
     if ledger:
