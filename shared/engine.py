@@ -3,7 +3,9 @@ a thread count, and the run's clock as `run_now()` for contract expressions."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
@@ -15,11 +17,14 @@ def connect(settings: Settings, *, now: datetime | None = None) -> duckdb.DuckDB
 
     # Insertion order stays preserved: landing files are read in file order, which is what
     # gives each Bronze row its `_row_number`.
-    config: dict[str, str | int | bool] = {"memory_limit": settings.duckdb_memory_limit}
+    config: dict[str, str | int | bool] = {
+        "memory_limit": settings.duckdb_memory_limit,
+        # An in-memory DuckDB would spill into ./.tmp of whatever folder the job runs in.
+        "temp_directory": settings.duckdb_temp_dir
+        or str(Path(tempfile.gettempdir()) / "lakehouse-duckdb"),
+    }
     if settings.duckdb_threads:
         config["threads"] = settings.duckdb_threads
-    if settings.duckdb_temp_dir:
-        config["temp_directory"] = settings.duckdb_temp_dir
     con = duckdb.connect(config=config)
     # Zoned timestamps (Parquet) render in UTC, whatever the machine's zone is.
     con.execute("SET TimeZone = 'UTC'")
