@@ -237,6 +237,32 @@ def test_net_revenue_rounds_an_exact_half_cent_up(land, deliver, lake, con):
     assert jan["revenue"] == D("14.91")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="kpi_monthly.sql divides revenue by orders in DOUBLE before the DECIMAL cast: "
+    "4.35 / 2 = 2.175 becomes 2.17 instead of 2.18",
+)
+def test_aov_rounds_an_exact_half_cent_up(land, deliver, lake, con):
+    deliver(
+        land("stores", "s.csv", [STORE]),
+        land("customers", "c.csv", [customer("C1"), customer("C2")]),
+        land("products", "p.csv", [product("P1", "1.00", "2.00")]),
+    )
+    deliver(
+        land(
+            "orders",
+            "o.csv",
+            [order("O1", "C1", "2024-03-01T10:00:00"), order("O2", "C2", "2024-03-09T10:00:00")],
+        ),
+        land("order_lines", "l.csv", ["O1,1,P1,1,2.00,0", "O2,1,P1,1,2.35,0"]),
+    )
+    build_gold(lake, con, now=GOLD_NOW)
+    (march,) = gold(lake, "kpi_monthly")
+    assert (march["revenue"], march["orders"]) == (D("4.35"), 2)
+    assert march["aov"] == D("2.18")
+
+
 # --- statuses -------------------------------------------------------------------------
 
 
