@@ -376,6 +376,13 @@ def _decide(
     ]
     if contract.scd2:
         cols = outputs.silver_columns(contract, carried)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE scd_fresh AS {classify.scd2_fresh_sql(contract)}"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE replaced_current AS "
+            f"{classify.replaced_current_sql(contract)}"
+        )
         con.execute(f"CREATE OR REPLACE TEMP TABLE placed AS {classify.scd2_sql(contract, cols)}")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE versions AS {classify.scd2_versions_sql(contract)}"
@@ -383,7 +390,11 @@ def _decide(
         to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, "versions"), params)
         dropped_parts.append(
             outputs.dropped_rows_sql(
-                contract, "(SELECT * FROM placed WHERE _pos > 1)", "superseded"
+                contract,
+                "(SELECT * FROM placed WHERE _pos > 1 UNION ALL BY NAME "
+                "SELECT * FROM scd_fresh WHERE _collapsed UNION ALL BY NAME "
+                "SELECT * FROM replaced_current)",
+                "superseded",
             )
         )
         dropped_parts.append(
@@ -412,7 +423,8 @@ def _decide(
         )
     dropped = to_arrow(con, " UNION ALL ".join(dropped_parts), params)
     touched = (
-        "SELECT count(*) FROM placed WHERE _existing"
+        "SELECT (SELECT count(*) FROM placed WHERE _existing) "
+        "+ (SELECT count(*) FROM replaced_current)"
         if contract.scd2
         else "SELECT count(*) FROM decided WHERE _wins AND _silver_batch IS NOT NULL"
     )

@@ -139,6 +139,27 @@ def latest_sql(contract: Contract) -> str:
     """
 
 
+def scd2_fresh_sql(contract: Contract) -> str:
+    """SCD2 candidates that beat their key's current version. Of several with the same key
+    and sequence (the same instant), the largest content hash wins and the others are
+    `_collapsed` (superseded): one instant opens at most one version."""
+    return f"""
+        SELECT *, row_number() OVER (PARTITION BY {partition(contract)}, _seq
+                                     ORDER BY _row_hash DESC) > 1 AS _collapsed
+        FROM candidates WHERE NOT _stale AND {beats_silver()}
+    """
+
+
+def replaced_current_sql(contract: Contract) -> str:
+    """Current versions that a fresh winner with the same instant replaces outright (the
+    version started at exactly that sequence and never changed since)."""
+    return f"""
+        SELECT * FROM silver_cur s
+        WHERE EXISTS (SELECT 1 FROM scd_fresh f WHERE NOT f._collapsed
+                      AND {keys_match(contract, "f", "s")} AND f._seq = s.valid_from)
+    """
+
+
 def scd2_sql(contract: Contract, columns: list[str]) -> str:
     """SCD2 tables: the rows of each affected key (its current version plus the fresh
     candidates that beat it), ordered by sequence and grouped into islands of equal tracked
@@ -158,14 +179,16 @@ def scd2_sql(contract: Contract, columns: list[str]) -> str:
             SELECT {", ".join("r." + quote(c) for c in columns)},
                 {", ".join("c." + x for x in LINEAGE)}, c._row_hash, c._seq, r._dq_warnings,
                 false AS _existing, NULL::TIMESTAMP AS _existing_vf
-            FROM candidates c JOIN rows r ON r.rowid = c._rid
-            WHERE NOT c._stale AND {beats_silver("c")}
+            FROM scd_fresh c JOIN rows r ON r.rowid = c._rid
+            WHERE NOT c._collapsed
             UNION ALL
             SELECT {cols}, {lineage}, _row_hash, {seq_expr(contract)} AS _seq,
                 _dq_warnings, true AS _existing, valid_from AS _existing_vf
             FROM silver_cur s
-            WHERE EXISTS (SELECT 1 FROM candidates c WHERE NOT c._stale
-                          AND {keys_match(contract, "c", "s")} AND {beats_silver("c")})
+            WHERE EXISTS (SELECT 1 FROM scd_fresh c WHERE NOT c._collapsed
+                          AND {keys_match(contract, "c", "s")})
+              AND NOT EXISTS (SELECT 1 FROM replaced_current r
+                              WHERE r._batch_id = s._batch_id AND r._row_number = s._row_number)
         ),
         flagged AS (
             SELECT *, concat_ws(chr(31), {tracked}) AS _tracked,
@@ -209,6 +232,7 @@ def fates_sql(contract: Contract) -> str:
         parts += [
             f"SELECT {cols}, 'superseded' FROM candidates "
             f"WHERE NOT _stale AND NOT {beats_silver()}",
+            f"SELECT {cols}, 'superseded' FROM scd_fresh WHERE _collapsed",
             "SELECT p._batch_id, p._row_number, c._origin, "
             "CASE WHEN p._pos = 1 THEN 'silver' ELSE 'superseded' END "
             "FROM placed p JOIN candidates c "

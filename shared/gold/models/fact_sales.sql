@@ -26,7 +26,8 @@ product_version AS (
 ),
 valued AS (
     SELECT l.*, cv.customer_key, pv.product_key,
-        CAST(l.quantity * l.unit_price * (1 - l.discount_pct / 100) AS DECIMAL(18, 2))
+        -- Decimal arithmetic throughout (a DOUBLE would turn 13.185 into 13.18).
+        CAST(l.quantity * l.unit_price * (100 - l.discount_pct) * 0.01 AS DECIMAL(18, 2))
             AS net_revenue
     FROM lines l
     LEFT JOIN customer_version cv USING (order_id, line_no)

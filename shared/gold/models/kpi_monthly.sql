@@ -14,7 +14,9 @@ SELECT
     m.revenue,
     m.orders,
     m.units,
-    CAST(m.revenue / m.orders AS DECIMAL(18, 2)) AS aov,
+    -- Rounded half up in integer cents: dividing a DECIMAL in DuckDB gives a DOUBLE.
+    CAST(((m.revenue * 100)::HUGEINT * 2 + m.orders) // (2 * m.orders) * 0.01
+         AS DECIMAL(18, 2)) AS aov,
     m.unique_customers,
     CAST(r.repeaters AS DOUBLE) / m.unique_customers AS repeat_purchase_rate
 FROM (

@@ -11,8 +11,8 @@ WITH held_lines AS (
         abs(coalesce(TRY_CAST(json_extract_string(q.raw_row, '$.quantity') AS BIGINT), 0))
           * coalesce(TRY_CAST(json_extract_string(q.raw_row, '$.unit_price')
                               AS DECIMAL(18, 2)), 0)
-          * (1 - least(greatest(coalesce(TRY_CAST(json_extract_string(q.raw_row, '$.discount_pct')
-                                                  AS DECIMAL(9, 2)), 0), 0), 100) / 100) AS value,
+          * (100 - least(greatest(coalesce(TRY_CAST(json_extract_string(q.raw_row, '$.discount_pct')
+                                                    AS DECIMAL(9, 2)), 0), 0), 100)) * 0.01 AS value,
         CAST(q.quarantined_at AS DATE) AS held_day
     FROM quarantine_order_lines q
     WHERE q.status <> 'released'
@@ -29,6 +29,8 @@ held_orders AS (
     WHERE status <> 'released'
       AND NOT EXISTS (SELECT 1 FROM silver_orders o
                       WHERE o.order_id = json_extract_string(q.raw_row, '$.order_id'))
+    -- An order held in two versions (placed, then shipped) puts its lines at risk once.
+    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY quarantined_at DESC, rule_id) = 1
 ),
 order_days AS (
     SELECT order_id, min(day) AS day FROM (
@@ -43,7 +45,7 @@ at_risk AS (
     LEFT JOIN order_days d USING (order_id)
     UNION ALL
     SELECT coalesce(CAST(h.order_ts AS DATE), h.held_day), 'orders', h.rule_id,
-        l.quantity * l.unit_price * (1 - coalesce(l.discount_pct, 0) / 100)
+        l.quantity * l.unit_price * (100 - coalesce(l.discount_pct, 0)) * 0.01
     FROM silver_order_lines l
     JOIN held_orders h USING (order_id)
 )

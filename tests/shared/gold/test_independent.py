@@ -9,10 +9,8 @@ build), then every later day is ingested and built on its own, each with the tim
 would: the first build in full, the later ones incrementally (fact_sales merged for the
 orders Silver changed, with no look-back so that only those are recomputed).
 
-Money is compared to the cent. Gold's per-line net revenue is computed in DOUBLE and
-misrounds an exact half cent (see `test_net_revenue_is_rounded_half_up_per_line`), so the
-tests that pass today bound the money totals by those half-cent lines and the strict xfail
-tests ask for the exact figures.
+Money is compared to the cent, including the lines whose value ends in exactly half a
+cent (rounded half up; a DOUBLE intermediate once rounded them down).
 """
 
 from __future__ import annotations
@@ -481,28 +479,6 @@ def test_gross_profit_uses_the_unit_cost_valid_at_order_time(
     assert changed == COST_CHANGED
 
 
-def test_net_revenue_differs_only_on_exact_half_cents(expected: Expected, fact: dict):
-    """Every line's net revenue is exact, but for lines whose value ends in exactly half a
-    cent, where Gold may be a cent low (the xfail test below)."""
-    wrong, low = [], []
-    for key, s in expected.sales.items():
-        got = fact[key]["net_revenue"]
-        if got == s.net:
-            continue
-        if s.half_cent and got == s.net - CENT:
-            low.append(key)
-        else:
-            wrong.append((key, got, s.net))
-    assert wrong == []
-    assert len(low) <= sum(s.half_cent for s in expected.sales.values())
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fact_sales.sql computes net_revenue in DOUBLE (discount_pct / 100 is a double "
-    "division) and casts to DECIMAL(18,2): 2 * 8.79 * 0.75 = 13.185 becomes 13.18",
-)
 def test_net_revenue_is_rounded_half_up_per_line(expected: Expected, fact: dict):
     wrong = {
         key: (str(fact[key]["net_revenue"]), str(s.net))
@@ -540,9 +516,6 @@ def test_kpi_monthly(built: Built, expected: Expected):
         ), month
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="net_revenue misrounds half cents (see above)"
-)
 def test_kpi_monthly_revenue_and_aov_to_the_cent(built: Built, expected: Expected):
     got = by_key(gold(built.lake, "kpi_monthly"), "month")
     assert {m: (str(r["revenue"]), str(r["aov"])) for m, r in got.items()} == {
@@ -565,9 +538,6 @@ def test_customer_rfm(built: Built, expected: Expected):
     assert wrong == {}
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="net_revenue misrounds half cents (see above)"
-)
 def test_customer_rfm_monetary_to_the_cent(built: Built, expected: Expected):
     got = by_key(gold(built.lake, "customer_rfm"), "customer_id")
     assert {c: str(r["monetary"]) for c, r in got.items()} == {

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-from deltalake.exceptions import DeltaError
-
 from providers.storage import LocalStorage
 from shared.gold.build import build_gold
 from shared.ingest import LandingFile, ingest_files
@@ -197,12 +194,6 @@ def test_price_change_mid_month_values_each_line_at_its_own_version(land, delive
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fact_sales.sql computes net_revenue in DOUBLE (discount_pct / 100 is a double "
-    "division), so an exact half cent like 0.285 is cast down to 0.28 instead of 0.29",
-)
 def test_net_revenue_rounds_an_exact_half_cent_up(land, deliver, lake, con):
     deliver(
         land("stores", "s.csv", [STORE]),
@@ -237,12 +228,6 @@ def test_net_revenue_rounds_an_exact_half_cent_up(land, deliver, lake, con):
     assert jan["revenue"] == D("14.91")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="kpi_monthly.sql divides revenue by orders in DOUBLE before the DECIMAL cast: "
-    "4.35 / 2 = 2.175 becomes 2.17 instead of 2.18",
-)
 def test_aov_rounds_an_exact_half_cent_up(land, deliver, lake, con):
     deliver(
         land("stores", "s.csv", [STORE]),
@@ -706,13 +691,6 @@ def test_revenue_at_risk_values_held_rows_as_documented(land, deliver, lake, con
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="revenue_at_risk.sql joins Silver lines to every held row of their order: an "
-    "order held in two versions (placed, then shipped, both waiting for a late customer) "
-    "counts each of its lines twice",
-)
 def test_revenue_at_risk_counts_a_line_once_when_its_order_is_held_twice(land, deliver, lake, con):
     deliver(
         land("stores", "s.csv", [STORE]),
@@ -765,14 +743,6 @@ def _same_stamp_lake(lake: Lake, contracts, con, files: list[tuple[str, str, lis
     assert build_gold(lake, con, now=GOLD_NOW).status == "succeeded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Silver's SCD2 (shared/silver/classify.py scd2_sql) makes two versions with the "
-    "same valid_from from two records with the same updated_at; Gold derives both keys "
-    "from (product_id, valid_from), so dim_product repeats a key and fact_sales repeats "
-    "the line",
-)
 def test_a_product_corrected_under_the_same_updated_at_is_one_version(tmp_path, contracts, con):
     parents = [
         ("stores", "s.csv", [STORE]),
@@ -798,13 +768,6 @@ def test_a_product_corrected_under_the_same_updated_at_is_one_version(tmp_path, 
     assert gold(lakes[0], "dim_product") == gold(lakes[1], "dim_product")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DeltaError,
-    reason="a record re-delivered in a later file with the same updated_at and a changed "
-    "tracked column (and a higher row hash) opens a second version with the same "
-    "valid_from: the Silver MERGE on (product_id, valid_from) fails",
-)
 def test_a_product_corrected_later_under_the_same_updated_at_reaches_gold(land, deliver, lake, con):
     deliver(
         land("stores", "s.csv", [STORE]),
