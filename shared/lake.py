@@ -204,11 +204,13 @@ class Lake:
         update_when: str | None = None,
         update_columns: list[str] | None = None,
         insert: bool = True,
+        delete_unmatched: str | None = None,
     ) -> dict[str, Any]:
         """MERGE `data` into `table` on `keys`: update matched rows (all columns, or only
         `update_columns`; only where `update_when` holds, over `s.`/`t.` aliases) and insert
-        the rest unless `insert` is False. Creates the table."""
-        if data.num_rows == 0:
+        the rest unless `insert` is False; with `delete_unmatched` (a predicate over `t.`),
+        target rows it selects that no source row matches are deleted. Creates the table."""
+        if data.num_rows == 0 and delete_unmatched is None:
             return {}
         if not self.exists(table):
             self.append(table, data)
@@ -228,6 +230,8 @@ class Lake:
                 merger = merger.when_matched_update(updates, predicate=update_when)
             if insert:
                 merger = merger.when_not_matched_insert_all()
+            if delete_unmatched is not None:
+                merger = merger.when_not_matched_by_source_delete(predicate=delete_unmatched)
             return merger.execute()
 
         return self._retry(table, run)

@@ -2,8 +2,10 @@
 published only when the Silver run it consumes passed its critical checks.
 
 Incremental: fact_sales is merged for just the orders that Silver changed since the last
-published Gold (by the rows' `_processed_at`); dimensions, marts and revenue at risk are
-recomputed (aggregates over fact_sales and small Silver tables). A run whose inputs have not
+published Gold (by the rows' `_processed_at`), and kpi_monthly for just their months.
+customer_rfm is recomputed (its as-of date, the latest order, moves with nearly every run
+and changes every customer's recency), as are cohort_retention, the dimensions and revenue
+at risk (aggregates over fact_sales and small Silver tables). A run whose inputs have not
 changed is a no-op; `full_refresh` rebuilds fact_sales from scratch, to the same rows.
 """
 
@@ -26,6 +28,7 @@ from shared.lake import Lake
 from shared.ops import RUNS, Run, utcnow
 
 FACT = "fact_sales"
+MONTHLY = "kpi_monthly"
 # Rows processed up to this long before the watermark are looked at again, in case clocks
 # of two hosts differ; recomputing an unchanged order gives the same rows.
 LOOKBACK = timedelta(minutes=10)
@@ -139,21 +142,61 @@ def _build(
             cursor.register("fact_stream", stream)
             cursor.execute(f"CREATE TEMP TABLE {FACT} AS SELECT * FROM fact_stream")
             cursor.unregister("fact_stream")
+        merged = {FACT}
+        if watermark is not None and lake.exists(f"gold.{MONTHLY}"):
+            _merge_affected_months(lake, cursor, by_name[MONTHLY], fact)
+            merged.add(MONTHLY)
         for model in models:
-            if FACT in model.depends:
+            if FACT in model.depends and model.name not in merged:
                 cursor.execute(f"CREATE TEMP TABLE {quote(model.name)} AS {model.sql}")
         for model in models:
-            count = cursor.execute(f"SELECT count(*) FROM {quote(model.name)}").fetchall()[0][0]
-            if model.name != FACT:
-                lake.overwrite(
-                    f"gold.{model.name}", to_arrow(cursor, f"SELECT * FROM {quote(model.name)}")
-                )
+            if model.name in merged:
+                count = lake.delta(f"gold.{model.name}").count()
+            else:
+                name = quote(model.name)
+                count = cursor.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+                lake.overwrite(f"gold.{model.name}", to_arrow(cursor, f"SELECT * FROM {name}"))
             result.tables[model.name] = count
             if progress:
                 progress(model.name, count)
         return new_watermark
     finally:
         cursor.close()
+
+
+def _merge_affected_months(
+    lake: Lake, con: duckdb.DuckDBPyConnection, model: Model, changed: pa.Table
+) -> None:
+    """kpi_monthly for just the months of the changed fact rows (every figure of a month
+    depends only on that month's rows), merged into Gold; a month with no counted order
+    left is deleted."""
+    con.register("changed_fact", changed)
+    months = [
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT CAST(date_trunc('month', order_ts) AS DATE) FROM changed_fact"
+        ).fetchall()
+    ]
+    con.unregister("changed_fact")
+    if not months:
+        return
+    inner = con.cursor()
+    try:
+        month_list = ", ".join(f"DATE '{m.isoformat()}'" for m in months)
+        inner.register(
+            FACT,
+            to_arrow(
+                con,
+                f"SELECT * FROM {FACT} "
+                f"WHERE CAST(date_trunc('month', order_ts) AS DATE) IN ({month_list})",
+            ),
+        )
+        fresh = to_arrow(inner, model.sql)
+    finally:
+        inner.close()
+    lake.upsert(
+        f"gold.{MONTHLY}", fresh, keys=["month"], delete_unmatched=f"t.month IN ({month_list})"
+    )
 
 
 def _fact_for_affected_orders(
