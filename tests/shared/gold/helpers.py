@@ -33,6 +33,16 @@ def order(oid: str, cid: str, ts: str, status: str = "placed", updated: str | No
     return f"{oid},{cid},S1,{ts},{status},{updated or ts}"
 
 
+def parents(land, customers, products, *, customer_file="c.csv", product_file="p.csv"):
+    """The landing files of the parents most fixtures share: one store, the given
+    customers and products."""
+    return (
+        land("stores", "s.csv", [STORE]),
+        land("customers", customer_file, customers),
+        land("products", product_file, products),
+    )
+
+
 def gold(lake: Lake, table: str) -> list[dict[str, Any]]:
     """A Gold table's rows, in a stable order (sorted by every column's text)."""
     data = lake.read(f"gold.{table}")

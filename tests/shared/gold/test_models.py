@@ -18,6 +18,7 @@ from tests.shared.gold.helpers import (
     customer,
     gold,
     order,
+    parents,
     product,
 )
 from tests.shared.silver.helpers import held, rows
@@ -38,9 +39,12 @@ def _fact(lake: Lake) -> dict[tuple[str, int], dict]:
 
 def test_order_before_a_move_joins_the_old_city_version(land, deliver, lake, con):
     deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c1.csv", [customer("C1", "London", "2024-01-01T00:00:00")]),
-        land("products", "p.csv", [product("P1", "2.00", "5.00")]),
+        *parents(
+            land,
+            [customer("C1", "London", "2024-01-01T00:00:00")],
+            [product("P1", "2.00", "5.00")],
+            customer_file="c1.csv",
+        )
     )
     deliver(land("customers", "c2.csv", [customer("C1", "Paris", "2024-02-01T00:00:00")]))
     deliver(
@@ -127,9 +131,12 @@ def test_order_older_than_every_version_joins_the_earliest(land, deliver, lake, 
 
 def test_price_change_mid_month_values_each_line_at_its_own_version(land, deliver, lake, con):
     deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1")]),
-        land("products", "p1.csv", [product("P1", "2.00", "5.00", "2024-01-01T00:00:00")]),
+        *parents(
+            land,
+            [customer("C1")],
+            [product("P1", "2.00", "5.00", "2024-01-01T00:00:00")],
+            product_file="p1.csv",
+        )
     )
     deliver(land("products", "p2.csv", [product("P1", "2.55", "6.10", "2024-01-15T12:00:00")]))
     deliver(
@@ -195,11 +202,7 @@ def test_price_change_mid_month_values_each_line_at_its_own_version(land, delive
 
 
 def test_net_revenue_rounds_an_exact_half_cent_up(land, deliver, lake, con):
-    deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1")]),
-        land("products", "p.csv", [product("P1", "0.10", "0.30")]),
-    )
+    deliver(*parents(land, [customer("C1")], [product("P1", "0.10", "0.30")]))
     deliver(
         land("orders", "o.csv", [order("O1", "C1", "2024-01-10T10:00:00")]),
         land(
@@ -229,11 +232,7 @@ def test_net_revenue_rounds_an_exact_half_cent_up(land, deliver, lake, con):
 
 
 def test_aov_rounds_an_exact_half_cent_up(land, deliver, lake, con):
-    deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1"), customer("C2")]),
-        land("products", "p.csv", [product("P1", "1.00", "2.00")]),
-    )
+    deliver(*parents(land, [customer("C1"), customer("C2")], [product("P1", "1.00", "2.00")]))
     deliver(
         land(
             "orders",
@@ -253,9 +252,9 @@ def test_aov_rounds_an_exact_half_cent_up(land, deliver, lake, con):
 
 def test_cancelled_and_returned_orders_are_facts_but_not_counted(land, deliver, lake, con):
     deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1"), customer("C2"), customer("C3")]),
-        land("products", "p.csv", [product("P1", "2.00", "5.00")]),
+        *parents(
+            land, [customer("C1"), customer("C2"), customer("C3")], [product("P1", "2.00", "5.00")]
+        )
     )
     deliver(
         land(
@@ -401,11 +400,7 @@ def test_rfm_scores_and_segments_at_their_boundaries(land, deliver, lake, con):
                 lines.append(f"{oid},1,P1,1,{price},0")
     orders.append(order("ANCHOR", "CA", AS_OF.isoformat(), "cancelled"))
     lines.append("ANCHOR,1,P1,1,1.00,0")
-    deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer(c) for c in RFM_CASES]),
-        land("products", "p.csv", [product("P1", "0.50", "1.00")]),
-    )
+    deliver(*parents(land, [customer(c) for c in RFM_CASES], [product("P1", "0.50", "1.00")]))
     deliver(land("orders", "o.csv", orders), land("order_lines", "l.csv", lines))
     assert len(rows(lake, "silver.orders")) == len(orders)
     build_gold(lake, con, now=GOLD_NOW)
@@ -429,9 +424,7 @@ def test_rfm_scores_and_segments_at_their_boundaries(land, deliver, lake, con):
 
 def test_order_of_a_late_customer_joins_gold_once_released(land, deliver, lake, con):
     deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c1.csv", [customer("C1")]),
-        land("products", "p.csv", [product("P1", "2.00", "5.00")]),
+        *parents(land, [customer("C1")], [product("P1", "2.00", "5.00")], customer_file="c1.csv")
     )
     deliver(
         land(
@@ -557,11 +550,7 @@ def test_surrogate_keys_are_stable_across_rebuilds_and_lakes(
 
 
 def test_dim_date_covers_whole_years_of_order_dates(land, deliver, lake, con):
-    deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1")]),
-        land("products", "p.csv", [product("P1", "2.00", "5.00")]),
-    )
+    deliver(*parents(land, [customer("C1")], [product("P1", "2.00", "5.00")]))
     deliver(
         land(
             "orders",
@@ -606,11 +595,7 @@ def test_dim_date_covers_whole_years_of_order_dates(land, deliver, lake, con):
 
 
 def test_revenue_at_risk_values_held_rows_as_documented(land, deliver, lake, con):
-    deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1")]),
-        land("products", "p.csv", [product("P1", "2.00", "5.00")]),
-    )
+    deliver(*parents(land, [customer("C1")], [product("P1", "2.00", "5.00")]))
     deliver(
         land(
             "orders",
@@ -692,11 +677,7 @@ def test_revenue_at_risk_values_held_rows_as_documented(land, deliver, lake, con
 
 
 def test_revenue_at_risk_counts_a_line_once_when_its_order_is_held_twice(land, deliver, lake, con):
-    deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1")]),
-        land("products", "p.csv", [product("P1", "2.00", "5.00")]),
-    )
+    deliver(*parents(land, [customer("C1")], [product("P1", "2.00", "5.00")]))
     deliver(
         land(
             "orders",
@@ -770,9 +751,7 @@ def test_a_product_corrected_under_the_same_updated_at_is_one_version(tmp_path, 
 
 def test_a_product_corrected_later_under_the_same_updated_at_reaches_gold(land, deliver, lake, con):
     deliver(
-        land("stores", "s.csv", [STORE]),
-        land("customers", "c.csv", [customer("C1")]),
-        land("products", "p1.csv", [product("P1", "1.00", "3.00")]),
+        *parents(land, [customer("C1")], [product("P1", "1.00", "3.00")], product_file="p1.csv")
     )
     deliver(land("products", "p2.csv", [product("P1", "1.50", "3.50")]))
     deliver(
