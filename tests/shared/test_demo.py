@@ -15,24 +15,10 @@ from shared.errors import ConfigError
 from shared.generate import DEFECT_KINDS, GenerateOptions
 from shared.lake import Lake
 from shared.settings import Settings
+from tests.shared.pinned import END, INJECTED, OPTIONS
 
-END = date(2026, 1, 31)
-OPTIONS = GenerateOptions(days=6, orders_per_day=40, end_date=END)
 # The build clock of a demo over data ending on END: the morning after the last delivery.
 CLOCK = datetime(2026, 2, 1, 6)
-INJECTED = {
-    "null_key": 15,
-    "wrong_type": 10,
-    "non_positive_quantity": 6,
-    "discount_out_of_range": 2,
-    "future_order_date": 2,
-    "malformed_email": 10,
-    "unknown_status": 3,
-    "orphan_reference": 5,
-    "late_reference": 3,
-    "exact_duplicate": 10,
-    "stale_redelivery": 9,
-}
 
 
 def demo_settings(root: Path) -> Settings:

@@ -40,6 +40,7 @@ from shared.settings import Settings
 from shared.silver.build import SilverResult, build_silver
 from tests.conftest import PII_KEY
 from tests.shared.generate.landing_reader import read_file
+from tests.shared.pinned import END, INJECTED, OPTIONS
 from tests.shared.silver.helpers import (
     assert_reconciles,
     assert_scd2_invariants,
@@ -49,8 +50,6 @@ from tests.shared.silver.helpers import (
     rows,
 )
 
-END = date(2026, 1, 31)
-OPTIONS = GenerateOptions(days=6, orders_per_day=40, end_date=END)
 TABLES = ("customers", "products", "stores", "orders", "order_lines")
 SCD2_KEYS = {"customers": "customer_id", "products": "product_id"}
 OPS_TABLES = (RUNS, INGEST_LEDGER, DQ_RESULTS, PROCESSED_BATCHES, DROPPED_ROWS)
@@ -221,19 +220,7 @@ def test_generated_deliveries_are_the_pinned_six_days(daily: Delivered) -> None:
     assert [day for day, _ in daily.days] == [f"2026-01-{d}" for d in (26, 27, 28, 29, 30, 31)]
     assert [len(files) for _, files in daily.days] == [7, 6, 6, 6, 6, 5]
     assert daily.generated.rows == LANDING_ROWS
-    assert daily.generated.defects == {
-        "null_key": 15,
-        "wrong_type": 10,
-        "non_positive_quantity": 6,
-        "discount_out_of_range": 2,
-        "future_order_date": 2,
-        "malformed_email": 10,
-        "unknown_status": 3,
-        "orphan_reference": 5,
-        "late_reference": 3,
-        "exact_duplicate": 10,
-        "stale_redelivery": 9,
-    }
+    assert daily.generated.defects == INJECTED
 
 
 def test_landing_rows_equal_bronze_rows_plus_rejected_rows(daily: Delivered) -> None:
