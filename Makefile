@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser demo test lint bench clean
+.PHONY: setup browser servers demo test lint bench clean
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser
+# The cloud backends are tested on real local servers; Azurite comes from npm.
+AZURITE := $(VENV)/node/node_modules/.bin/azurite-blob
+$(AZURITE): | $(STAMP)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node azurite
+
+servers: $(AZURITE)
+
+test: setup browser servers
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

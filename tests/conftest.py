@@ -87,3 +87,20 @@ def deliver(lake: Lake, contracts: ContractSet, con) -> Callable[..., SilverResu
         return build_silver(lake, contracts, con, PII_KEY, now=now, replay=replay)
 
     return run
+
+
+# -- real local servers for the cloud backends (started once, only when a test asks) --------
+@pytest.fixture(scope="session")
+def azurite_connection(tmp_path_factory: pytest.TempPathFactory):
+    from tests.servers.azurite import azurite
+
+    with azurite(tmp_path_factory.mktemp("azurite")) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory):
+    from tests.servers.moto import moto_server
+
+    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
