@@ -6,12 +6,14 @@ already loaded (same content, same table) is a no-op reported as such.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +25,7 @@ from shared.contracts import ContractSet
 from shared.errors import FileRejectedError
 from shared.lake import Lake
 from shared.landing import read_landing_file
-from shared.ops import INGEST_LEDGER, LEDGER_SCHEMA, Run, append_rows, utcnow
+from shared.ops import INGEST_LEDGER, LEDGER_SCHEMA, Run, utcnow
 
 LANDING = "landing"
 REJECTED = f"{LANDING}/_rejected"
@@ -94,14 +96,21 @@ def ingest_files(
 
     def flush(name: str) -> None:
         batch = staged.pop(name, [])
-        _commit(lake, name, [s for _, s in batch], run.run_id)
+        committed = _commit(lake, name, [s for _, s in batch], run.run_id)
         for index, s in batch:
-            result = IngestResult(
-                s.file.name, "loaded", name, s.batch_id, s.rows.num_rows, None, s.drift
+            status: Literal["loaded", "duplicate"] = (
+                "loaded" if s.batch_id in committed else "duplicate"
             )
-            run.rows_read += result.rows
+            result = IngestResult(
+                s.file.name, status, name, s.batch_id, s.rows.num_rows, None, s.drift
+            )
+            run.rows_read += result.rows if status == "loaded" else 0
             finish(index, result, s.sha)
-        append_rows(lake, INGEST_LEDGER, ledger, LEDGER_SCHEMA)
+            if status == "duplicate":
+                # In Bronze already but maybe not yet in the ledger (a crash in between):
+                # the ledger row is keyed by the batch, so it is written at most once.
+                ledger.append(_ledger_row(replace(result, status="loaded"), s.sha, run.run_id))
+        _write_ledger(lake, ledger)
         ledger.clear()
 
     for index, file in enumerate(files):
@@ -120,8 +129,7 @@ def ingest_files(
                 flush(name)
     for name in list(staged):
         flush(name)
-    if ledger:
-        append_rows(lake, INGEST_LEDGER, ledger, LEDGER_SCHEMA)
+    _write_ledger(lake, ledger)
     ordered = [results[i] for i in sorted(results)]
     run.rows_written = run.rows_read
     run.details = {
@@ -158,8 +166,10 @@ def _stage(
     except FileRejectedError as exc:
         if file.lake_path and not file.lake_path.startswith(REJECTED):
             target = f"{REJECTED}/{file.lake_path.removeprefix(LANDING + '/')}"
-            lake.storage.move(file.lake_path, target)
             lake.storage.write_bytes(f"{target}.reason.txt", (str(exc) + "\n").encode())
+            # Another instance given the same file may have moved it first.
+            with contextlib.suppress(FileNotFoundError):
+                lake.storage.move(file.lake_path, target)
         return IngestResult(file.name, "rejected", table, None, 0, str(exc)), sha
     n = rows.num_rows
     now = utcnow()
@@ -172,22 +182,17 @@ def _stage(
     return _Staged(file, table, batch_id, sha, bronze, drift), sha
 
 
-def _commit(lake: Lake, table: str, batch: list[_Staged], run_id: str) -> None:
-    """Append staged files in one commit; files whose batch was already committed (an
-    earlier attempt that stopped before its ledger rows) are skipped."""
-    name = f"bronze.{table}"
-    ids = {s.batch_id: f"ingest-{table}-{s.batch_id}" for s in batch}
-    done = lake.applied_ids(name, list(ids.values()))
-    todo = [s for s in batch if ids[s.batch_id] not in done]
-    if not todo:
-        return
-    data = pa.concat_tables([s.rows for s in todo], promote_options="default")
-    lake.append(
-        name,
-        data,
-        app_ids=[ids[s.batch_id] for s in todo],
-        metadata={"run_id": run_id, "files": str(len(todo))},
+def _commit(lake: Lake, table: str, batch: list[_Staged], run_id: str) -> set[str]:
+    """Append staged files in one commit and return the batch ids it committed; a batch
+    already in Bronze (an earlier attempt that stopped before its ledger rows, or another
+    instance ingesting the same file at the same time) is left out."""
+    ids = {f"ingest-{table}-{s.batch_id}": s for s in batch}
+    committed = lake.append_batches(
+        f"bronze.{table}",
+        {app_id: s.rows for app_id, s in ids.items()},
+        metadata={"run_id": run_id, "files": str(len(batch))},
     )
+    return {ids[app_id].batch_id for app_id in committed}
 
 
 def _parse(
@@ -266,6 +271,19 @@ def _loaded_batches(lake: Lake) -> set[tuple[str, str]]:
     }
 
 
+def _write_ledger(lake: Lake, rows: list[dict[str, object]]) -> None:
+    """One commit; a loaded batch's row is keyed by the batch, so two instances that
+    ingested the same file at once record it once."""
+    keyed = {
+        f"ledger-{row['table_name']}-{row['batch_id']}"
+        if row["status"] == "loaded"
+        else f"ledger-{uuid.uuid4().hex}": pa.Table.from_pylist([row], schema=LEDGER_SCHEMA)
+        for row in rows
+    }
+    if keyed:
+        lake.append_batches(INGEST_LEDGER, keyed)
+
+
 def _ledger_row(result: IngestResult, sha: str, run_id: str) -> dict[str, object]:
     return {
         "source_file": result.source_file,
@@ -279,6 +297,23 @@ def _ledger_row(result: IngestResult, sha: str, run_id: str) -> dict[str, object
         "run_id": run_id,
         "ingested_at": utcnow(),
     }
+
+
+def landing_files(lake: Lake, names: Iterable[str] | None = None) -> list[LandingFile]:
+    """Files in the landing zone (all, or those named by lake path), skipping anything
+    under a name starting with '_' or '.' (`_rejected/`, ground truth, temporary files)."""
+    paths = lake.storage.list(LANDING) if names is None else list(names)
+    files = []
+    for path in paths:
+        parts = path.strip("/").split("/")
+        if parts[0] != LANDING or len(parts) < 2:
+            raise FileRejectedError(
+                f"{path} is not in the landing zone",
+                hint=f"name files by their lake path, such as {LANDING}/pos/orders/x.csv",
+            )
+        if not any(part[:1] in "_." for part in parts[1:]):
+            files.append(LandingFile(path, lake.storage.local_path(path), path))
+    return files
 
 
 def discover(paths: Iterable[str], lake: Lake) -> list[LandingFile]:

@@ -19,7 +19,7 @@ from shared.contracts import ContractSet, load_contracts
 from shared.engine import connect
 from shared.errors import SecretNotFoundError
 from shared.gold.build import GoldResult, build_gold
-from shared.ingest import IngestResult, LandingFile, discover, ingest_files
+from shared.ingest import IngestResult, discover, ingest_files, landing_files
 from shared.lake import Lake
 from shared.settings import Settings
 from shared.silver.build import SilverResult, TableResult, build_silver
@@ -74,19 +74,27 @@ def ingest_paths(
     table: str | None = None,
     progress: Callable[[IngestResult], None] | None = None,
 ) -> list[IngestResult]:
-    """Ingest files or folders (default: the lake's landing folder) into Bronze."""
+    """Ingest local files or folders (default: every file in the lake's landing zone)."""
     platform = Platform(settings)
     lake = platform.lake
-    if paths:
-        files = discover(paths, lake)
-    else:
-        files = [
-            LandingFile(path, lake.storage.local_path(path), path)
-            for path in lake.storage.list("landing")
-            if not any(part[:1] in "_." for part in path.split("/")[1:])
-        ]
+    files = discover(paths, lake) if paths else landing_files(lake)
     con = connect(settings)
     return ingest_files(lake, platform.contracts, con, files, table=table, progress=progress)
+
+
+def ingest_landing(
+    settings: Settings,
+    names: list[str] | None = None,
+    *,
+    progress: Callable[[IngestResult], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest files already in the lake's landing zone (a blob drop), by their lake paths
+    (`landing/pos/orders/x.csv`) or all of them; on any backend."""
+    platform = Platform(settings)
+    lake = platform.lake
+    files = landing_files(lake, names)
+    con = connect(settings)
+    return ingest_files(lake, platform.contracts, con, files, progress=progress)
 
 
 def build_silver_job(

@@ -6,6 +6,7 @@ Tables are named `<layer>.<name>` (`bronze.orders`, `_ops.runs`) and live at
 
 from __future__ import annotations
 
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -14,13 +15,13 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from providers.storage import Storage
 from shared.errors import TransientError
 
 T = TypeVar("T")
-COMMIT_ATTEMPTS = 6
+COMMIT_ATTEMPTS = 8
 FRESH_SECONDS = 1.0
 READ_CACHE_ENTRIES = 32
 
@@ -139,47 +140,78 @@ class Lake:
             self._reads.popitem(last=False)
         return data
 
-    def applied(self, table: str, app_id: str) -> bool:
-        """Whether a write tagged with this idempotency id was already committed."""
-        return bool(self.applied_ids(table, [app_id]))
-
-    def applied_ids(self, table: str, app_ids: list[str]) -> set[str]:
-        """Which of these idempotency ids were already committed to the table."""
-        delta = self.delta(table)
-        if delta is None:
-            return set()
-        return {a for a in app_ids if delta.transaction_version(a) is not None}
-
     def append(
         self,
         table: str,
         data: pa.Table,
         *,
         app_id: str | None = None,
-        app_ids: list[str] | None = None,
         metadata: Mapping[str, str] | None = None,
-    ) -> None:
+    ) -> bool:
         """Append rows; new columns are added to the schema. `app_id` makes the commit
-        idempotent: a second append with the same id is skipped. `app_ids` tags one commit
-        with several ids (the caller has checked none was applied)."""
-        if data.num_rows == 0:
-            return
-        if app_id and self.applied(table, app_id):
-            return
-        ids = [app_id] if app_id else list(app_ids or [])
-        transactions = [Transaction(app_id=i, version=1) for i in ids] or None
-        props = CommitProperties(
-            custom_metadata=dict(metadata or {}), app_transactions=transactions
-        )
-        self._retry(
-            table,
-            lambda: write_deltalake(
-                self._target(table),
-                data,
-                mode="append",
-                schema_mode="merge",
-                storage_options=self.options or None,
-                commit_properties=props,
+        idempotent: an append whose id was already committed is skipped (False)."""
+        if app_id is None:
+            if data.num_rows:
+                self._retry(
+                    table, lambda: self._write_append(self._target(table), data, [], metadata)
+                )
+            return data.num_rows > 0
+        return bool(self.append_batches(table, {app_id: data}, metadata=metadata))
+
+    def append_batches(
+        self,
+        table: str,
+        batches: Mapping[str, pa.Table],
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Append several batches in one commit, each tagged with its idempotency id, and
+        return the ids this call committed. Ids already in the table are skipped, on every
+        attempt: a concurrent writer committing the same id makes this commit fail (Delta
+        checks transaction ids), and the retry then leaves that batch out."""
+
+        def attempt() -> list[str]:
+            delta = self.delta(table)
+            if delta is None and batches:
+                # Delta checks transaction ids against concurrent commits only once the
+                # table exists: writers racing to create it with the same id would all
+                # win. The table is created empty first; then the ids are checked.
+                schema = next(iter(batches.values())).schema
+                self._write_append(self.url(table), schema.empty_table(), [], None)
+                self._missing.discard(table)
+                delta = self.delta(table)
+            if delta is None:
+                return []
+            # The ids are checked on the very snapshot the write commits against, so a
+            # commit slipping in between is caught by Delta as a conflict.
+            todo = [
+                i
+                for i, part in batches.items()
+                if part.num_rows and delta.transaction_version(i) is None
+            ]
+            if todo:
+                data = pa.concat_tables([batches[i] for i in todo], promote_options="default")
+                self._write_append(delta, data, todo, metadata)
+            return todo
+
+        return self._retry(table, attempt)
+
+    def _write_append(
+        self,
+        target: DeltaTable | str,
+        data: pa.Table,
+        app_ids: list[str],
+        metadata: Mapping[str, str] | None,
+    ) -> None:
+        transactions = [Transaction(app_id=i, version=1) for i in app_ids] or None
+        write_deltalake(
+            target,
+            data,
+            mode="append",
+            schema_mode="merge",
+            storage_options=self.options or None,
+            commit_properties=CommitProperties(
+                custom_metadata=dict(metadata or {}), app_transactions=transactions
             ),
         )
 
@@ -253,7 +285,8 @@ class Lake:
     def _retry(self, table: str, action: Callable[[], T]) -> T:
         self._missing.discard(table)
         # Optimistic concurrency: another writer may commit first; the write is re-run
-        # against the new table version with backoff.
+        # against the new table version, after a backoff with jitter so that instances
+        # started together do not collide again in step.
         delay = 0.05
         # Whatever happens, the next look at this table reads its log again.
         self._checked.pop(table, None)
@@ -263,16 +296,26 @@ class Lake:
                 self._checked.pop(table, None)
                 self._missing.discard(table)
                 return result
-            except CommitFailedError as exc:
+            except DeltaError as exc:
                 self._checked.pop(table, None)
+                if not _lost_race(exc):
+                    raise
+                # The open table object may hold the state of the failed attempt.
+                self._open.pop(table, None)
                 if attempt == COMMIT_ATTEMPTS - 1:
                     raise TransientError(
                         f"could not commit to {table} after {COMMIT_ATTEMPTS} attempts: {exc}",
                         hint="another job keeps writing the same table; run again shortly",
                     ) from exc
-                time.sleep(delay)
+                time.sleep(delay * (1 + random.random()))
                 delay *= 2
         raise AssertionError("unreachable")
+
+
+def _lost_race(exc: DeltaError) -> bool:
+    """Whether a failed write lost a race with another writer, so that re-running it
+    against the table's new version can succeed."""
+    return isinstance(exc, CommitFailedError)
 
 
 def _q(name: str) -> str:

@@ -104,3 +104,20 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory):
 
     with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
         yield endpoint
+
+
+@pytest.fixture(params=["local", "azure", "s3", "gcs"])
+def target(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh, empty lake on each backend in turn (a folder, Azurite, moto S3, GCS)."""
+    from tests.servers import lakes
+
+    backend = request.param
+    if backend not in lakes.BACKENDS:
+        pytest.skip(f"the {backend} test server is not wired in yet")
+    if backend == "local":
+        return lakes.local_lake(tmp_path)
+    if backend == "azure":
+        return lakes.azure_lake(request.getfixturevalue("azurite_connection"))
+    if backend == "s3":
+        return lakes.s3_lake(request.getfixturevalue("moto_endpoint"))
+    return lakes.gcs_lake(request.getfixturevalue("gcs_endpoint"))

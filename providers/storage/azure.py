@@ -11,6 +11,7 @@ environment credentials on a laptop); delta-rs gets a bearer token from the same
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
 )
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
 from providers.storage.layout import Layout
 from providers.storage.objects import ObjectStorage
@@ -35,8 +36,9 @@ CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
 ACCOUNT_NAME = "AZURE_STORAGE_ACCOUNT_NAME"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 COPY_TIMEOUT = 300.0
-# The SDK's exponential retry policy handles throttling and transient faults.
-SDK_RETRY = {"retry_total": 5, "connection_timeout": 10, "read_timeout": 120}
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+AZURITE_URL = "AZURITE_BLOB_STORAGE_URL"
+RETRIES = "LAKEHOUSE_STORAGE_RETRIES"
 
 
 class AzureStorage(ObjectStorage):
@@ -59,7 +61,12 @@ class AzureStorage(ObjectStorage):
                 hint=f"use abfss://<container>@<account>.dfs.core.windows.net/ or set "
                 f"{ACCOUNT_NAME} or {CONNECTION_STRING}",
             )
-        super().__init__(Layout.parse("az", container, parsed.path, url, SETTING))
+        # Tables are addressed as abfss://container@account...: delta-rs resolves commit
+        # conflicts wrongly on az:// URLs ("Invalid table version", delta-io/delta-rs#3824).
+        super().__init__(
+            Layout.parse("abfss", container, parsed.path, url, SETTING),
+            host=f"@{self.account}.dfs.core.windows.net",
+        )
         self.root_url = url.rstrip("/")
         self._environ = environ
         if service is not None:
@@ -73,10 +80,18 @@ class AzureStorage(ObjectStorage):
 
     @cached_property
     def service(self) -> BlobServiceClient:
+        # The SDK's exponential retry policy handles throttling and transient faults; its
+        # default waits 15 s, then 18 s, 24 s...: too long for a function to sit out.
+        retry = ExponentialRetry(
+            initial_backoff=1,
+            increment_base=3,
+            retry_total=int(self._environ.get(RETRIES) or 4),
+        )
+        options = {"retry_policy": retry, "connection_timeout": 10, "read_timeout": 120}
         if self._connection_string:
-            return BlobServiceClient.from_connection_string(self._connection_string, **SDK_RETRY)
+            return BlobServiceClient.from_connection_string(self._connection_string, **options)
         return BlobServiceClient(
-            f"https://{self.account}.blob.core.windows.net", self.credential, **SDK_RETRY
+            f"https://{self.account}.blob.core.windows.net", self.credential, **options
         )
 
     @cached_property
@@ -162,13 +177,15 @@ class AzureStorage(ObjectStorage):
             with self._errors(self.layout.container, ""):
                 options["bearer_token"] = self.credential.get_token(STORAGE_SCOPE).token
         endpoint = parts.get("BlobEndpoint")
-        if endpoint:
+        if endpoint and urlparse(endpoint).hostname in LOOPBACK:
+            # An emulator (Azurite). delta-rs misreads the log through a plain endpoint
+            # override ("Invalid table version" from the third transaction on), but works
+            # in its emulator mode, which takes the address from this process variable.
+            origin = urlparse(endpoint)
+            os.environ[AZURITE_URL] = f"{origin.scheme}://{origin.netloc}"
+            options["use_emulator"] = "true"
+        elif endpoint:
             options["azure_storage_endpoint"] = endpoint.rstrip("/")
-            host = urlparse(endpoint).hostname or ""
-            if endpoint.startswith("http://"):
-                options["allow_http"] = "true"
-            if host in ("127.0.0.1", "localhost"):
-                options["use_emulator"] = "true"
         return options
 
     @contextmanager

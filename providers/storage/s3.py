@@ -28,10 +28,7 @@ from providers.storage.objects import ObjectStorage
 from shared.errors import ConfigError, TransientError
 
 SETTING = "LAKEHOUSE_LAKE"
-# The SDK's standard retry mode: exponential backoff with jitter on throttling and 5xx.
-SDK_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=60
-)
+RETRIES = "AWS_MAX_ATTEMPTS"
 
 
 class S3Storage(ObjectStorage):
@@ -59,7 +56,15 @@ class S3Storage(ObjectStorage):
 
     @cached_property
     def client(self) -> Any:
-        return self.session.client("s3", endpoint_url=self.endpoint, config=SDK_CONFIG)
+        # The SDK's standard retry mode: exponential backoff with jitter on throttling,
+        # 5xx and connection errors; the SDK's own variable sets the attempts.
+        attempts = int(self._environ.get(RETRIES) or 5)
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        return self.session.client("s3", endpoint_url=self.endpoint, config=config)
 
     def _keys(self, container: str, prefix: str) -> list[str]:
         keys: list[str] = []

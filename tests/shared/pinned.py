@@ -20,3 +20,17 @@ INJECTED = {
     "exact_duplicate": 10,
     "stale_redelivery": 9,
 }
+
+# Run ids and wall-clock stamps differ between two lakes built from the same files;
+# `_batch_id` is content-derived, so it is compared.
+VOLATILE = {
+    "run_id",
+    "quarantined_at",
+    "checked_at",
+    "_processed_at",
+    "_run_id",
+    "_ingested_at",
+    "released_run_id",
+    "released_at",
+    "dropped_at",
+}

@@ -40,7 +40,7 @@ from shared.settings import Settings
 from shared.silver.build import SilverResult, build_silver
 from tests.conftest import PII_KEY
 from tests.shared.generate.landing_reader import read_file
-from tests.shared.pinned import END, INJECTED, OPTIONS
+from tests.shared.pinned import END, INJECTED, OPTIONS, VOLATILE
 from tests.shared.silver.helpers import (
     assert_reconciles,
     assert_scd2_invariants,
@@ -53,20 +53,6 @@ from tests.shared.silver.helpers import (
 TABLES = ("customers", "products", "stores", "orders", "order_lines")
 SCD2_KEYS = {"customers": "customer_id", "products": "product_id"}
 OPS_TABLES = (RUNS, INGEST_LEDGER, DQ_RESULTS, PROCESSED_BATCHES, DROPPED_ROWS)
-# Run ids and wall-clock stamps differ between two lakes built from the same files;
-# `_batch_id` is content-derived, so it is compared.
-VOLATILE = {
-    "run_id",
-    "quarantined_at",
-    "checked_at",
-    "_processed_at",
-    "_run_id",
-    "_ingested_at",
-    "released_run_id",
-    "released_at",
-    "dropped_at",
-}
-
 # What the generator writes for OPTIONS (landing rows per table, defects per kind).
 LANDING_ROWS = {
     "customers": 491,

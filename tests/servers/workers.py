@@ -1,0 +1,19 @@
+"""Work run in separate processes (started with `spawn`: delta-rs's runtime does not survive
+`fork`), for the concurrency tests. Each worker waits at a barrier so all start together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.jobs import ingest_landing
+from shared.settings import Settings
+
+
+def ingest(url: str, environ: dict[str, str], names: list[str], barrier: Any) -> list[str]:
+    """Ingest landing files by lake path; returns each file's status."""
+    settings = Settings.from_env(environ, lake_url=url)
+    barrier.wait(timeout=120)
+    try:
+        return [r.status for r in ingest_landing(settings, names)]
+    except Exception as exc:  # some SDK errors cannot be pickled back to the test
+        return [f"error: {type(exc).__name__}: {exc}"]
