@@ -104,3 +104,12 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory):
 
     with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint(tmp_path_factory: pytest.TempPathFactory):
+    """fake-gcs-server behind the XML-API proxy (tests/servers/gcs_proxy.py)."""
+    from tests.servers.gcs import fake_gcs
+
+    with fake_gcs(tmp_path_factory.mktemp("gcs")) as endpoint:
+        yield endpoint
