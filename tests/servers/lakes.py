@@ -1,8 +1,8 @@
 """A fresh, empty lake on each backend, for tests that run the same work everywhere.
 
 Each cloud lake gets containers (buckets) of its own, so tests never see each other's data.
-Azure uses a container per layer (the `{layer}` URL form the function app deploys with);
-S3 uses one bucket with a prefix.
+Azure and GCS use a container (bucket) per layer (the `{layer}` URL form their deployments
+use); S3 uses one bucket with a prefix.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from providers.storage.layout import LAYERS, container_for_layer
 
-BACKENDS = ("local", "azure", "s3")
+BACKENDS = ("local", "azure", "s3", "gcs")
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,22 @@ def s3_lake(endpoint: str) -> LakeTarget:
         aws_secret_access_key="testing",
     ).create_bucket(Bucket=bucket)
     return LakeTarget("s3", f"s3://{bucket}/retail", environ)
+
+
+def gcs_environ(endpoint: str) -> dict[str, str]:
+    return {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": "test"}
+
+
+def gcs_lake(endpoint: str) -> LakeTarget:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    name = unique("t")
+    client = storage.Client(
+        project="test",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": endpoint},
+    )
+    for layer in LAYERS:
+        client.create_bucket(f"{name}-{container_for_layer(layer)}")
+    return LakeTarget("gcs", f"gs://{name}-{{layer}}", gcs_environ(endpoint))
