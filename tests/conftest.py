@@ -1,11 +1,11 @@
 """Shared fixtures: a lake in a temporary folder, the shipped contracts, a DuckDB
-connection, and helpers that write small landing files."""
+connection, helpers that write small landing files, and real local servers."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from shared.ingest import LandingFile, ingest_files
 from shared.lake import Lake
 from shared.settings import PACKAGE_ROOT, Settings
 from shared.silver.build import SilverResult, build_silver
+from tests.servers.moto import moto_server as start_moto_server
 
 PII_KEY = b"test-key-not-a-secret"
 COLUMNS = {
@@ -33,6 +34,14 @@ COLUMNS = {
 @pytest.fixture(scope="session")
 def contracts() -> ContractSet:
     return load_contracts(PACKAGE_ROOT / "contracts")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """The endpoint URL of a moto server (S3, Secrets Manager, ...) for the whole session;
+    credentials and region to use with it are in `tests.servers.moto.CREDENTIALS`."""
+    with start_moto_server() as url:
+        yield url
 
 
 @pytest.fixture
