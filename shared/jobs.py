@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from providers.secrets import EnvSecrets, secrets_for
+from providers.secrets import EnvSecrets, Secrets, secrets_for
 from providers.storage import storage_for
 from shared.contracts import ContractSet, load_contracts
 from shared.engine import connect
@@ -49,15 +49,22 @@ class Platform:
         root = self.lake.storage.local_path("")
         return Path(root).parent / ".secrets" if root else Path(".secrets")
 
+    @cached_property
+    def secrets(self) -> Secrets:
+        """The configured secret store (one per platform, so its cache is shared)."""
+        # Only the env backend has a local folder; a cloud store must not need the lake.
+        local = self.secrets_dir if self.settings.secrets_backend == "env" else None
+        return secrets_for(self.settings, local)
+
     def pii_key(self) -> bytes:
         """The PII hashing key from the secrets provider. For a local lake with the env
         backend a key is generated once into the secrets folder (never committed)."""
-        store = secrets_for(self.settings.secrets_backend, self.settings.environ, self.secrets_dir)
+        store = self.secrets
         try:
             return store.get(PII_KEY_SECRET).encode("utf-8")
         except SecretNotFoundError:
-            local = self.lake.storage.local_path("") is not None
-            if not (local and isinstance(store, EnvSecrets)):
+            # A cloud store or a cloud lake must hold the real key: never invent one there.
+            if not isinstance(store, EnvSecrets) or self.lake.storage.local_path("") is None:
                 raise
             path = store.create_local(PII_KEY_SECRET)
             log.warning(

@@ -1,5 +1,5 @@
 """Shared fixtures: a lake in a temporary folder, the shipped contracts, a DuckDB
-connection, and helpers that write small landing files."""
+connection, helpers that write small landing files, and real local servers."""
 
 from __future__ import annotations
 
@@ -100,6 +100,8 @@ def azurite_connection(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory):
+    """A moto server (S3, Secrets Manager) for the session; credentials to use with it are
+    in `tests.servers.moto.CREDENTIALS` (moto checks none)."""
     from tests.servers.moto import moto_server
 
     with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
-from providers.secrets.base import Secrets
+from providers.secrets.base import CachedSecrets, Secrets
 from providers.secrets.env import EnvSecrets
 from shared.errors import ConfigError
+from shared.settings import ENV_SECRETS, Settings
 
-__all__ = ["EnvSecrets", "Secrets", "secrets_for"]
+__all__ = ["BACKENDS", "CachedSecrets", "EnvSecrets", "Secrets", "secrets_for"]
+
+BACKENDS = ("env", "keyvault", "aws", "gcp")
 
 
-def secrets_for(backend: str, environ: Mapping[str, str], secrets_dir: Path) -> Secrets:
-    """The configured secret store (`env` is the default; cloud stores come with their
-    providers)."""
+def secrets_for(settings: Settings, secrets_dir: Path | None = None) -> Secrets:
+    """The secret store `settings.secrets_backend` names. `secrets_dir` is the local folder
+    of the `env` backend (default: `settings.secrets_dir`, else `.secrets`)."""
+    backend = settings.secrets_backend
+    options = {"prefix": settings.secrets_prefix, "ttl": settings.secrets_ttl}
+    # Each cloud SDK is imported only when its store is chosen: a function's cold start
+    # should not load the other two.
     if backend == "env":
-        return EnvSecrets(environ, secrets_dir=secrets_dir)
+        folder = secrets_dir or settings.secrets_dir or Path(".secrets")
+        return EnvSecrets(settings.environ, secrets_dir=folder)
+    if backend == "keyvault":
+        from providers.secrets.keyvault import KeyVaultSecrets
+
+        return KeyVaultSecrets(settings.keyvault_url, **options)
+    if backend == "aws":
+        from providers.secrets.aws import AwsSecrets
+
+        return AwsSecrets(settings.environ, **options)
+    if backend == "gcp":
+        from providers.secrets.gcp import GcpSecrets
+
+        return GcpSecrets(settings.gcp_project, **options)
     raise ConfigError(
-        f"secrets backend {backend!r} is not supported yet",
-        hint="set LAKEHOUSE_SECRETS=env",
+        f"unknown secrets backend {backend!r}",
+        hint=f"set {ENV_SECRETS} to one of {', '.join(BACKENDS)}",
     )

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.servers.process import free_port, serve
+from tests.servers.ports import free_port
+from tests.servers.process import serve
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "moto-test-key",
+    "AWS_SECRET_ACCESS_KEY": "moto-test-secret",
+    "AWS_REGION": "eu-west-1",
+}
+"""What a client of the server needs besides AWS_ENDPOINT_URL (moto checks none of it)."""
 
 
 @contextmanager

@@ -12,7 +12,8 @@ from providers.storage import storage_for
 from shared.errors import ConfigError
 from tests.servers import lakes
 from tests.servers.azurite import ACCOUNT, KEY
-from tests.servers.process import free_port, serve
+from tests.servers.ports import free_port
+from tests.servers.process import serve
 
 
 def closed_port_url() -> str:

@@ -23,7 +23,7 @@ from providers.storage import storage_for
 from providers.storage.gcs import GcsStorage
 from shared.errors import ConfigError
 from tests.servers import lakes
-from tests.servers.process import free_port
+from tests.servers.ports import free_port
 
 
 @pytest.fixture

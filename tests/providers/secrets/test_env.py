@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from providers.secrets import EnvSecrets, secrets_for
+from providers.secrets import EnvSecrets
 from providers.secrets.env import env_var_name
-from shared.errors import ConfigError, SecretNotFoundError
+from shared.errors import SecretNotFoundError
 
 VALUE = "s3cr3t-value-never-shown"
 
@@ -130,12 +130,3 @@ def test_create_local_refuses_to_overwrite(paths) -> None:
     with pytest.raises(FileExistsError):
         secrets.create_local("pii-hash-key")
     assert path.read_text() == before
-
-
-def test_secrets_for(paths) -> None:
-    _, folder = paths
-    chosen = secrets_for("env", {"PII_HASH_KEY": VALUE}, folder)
-    assert isinstance(chosen, EnvSecrets)
-    assert chosen.get("pii-hash-key") == VALUE
-    with pytest.raises(ConfigError, match="secrets backend 'vault' is not supported yet"):
-        secrets_for("vault", {}, folder)
