@@ -1,0 +1,106 @@
+"""The lake's table verbs under races: another writer committing between our read and our
+commit makes Delta refuse the commit, and the write is re-run against the new version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+import shared.lake
+from providers.storage import LocalStorage
+from shared.errors import TransientError
+from shared.lake import Lake
+
+
+def two_writers(tmp_path: Path) -> tuple[Lake, Lake]:
+    store = LocalStorage(tmp_path / "lake")
+    return Lake(store), Lake(store)
+
+
+def rows(lake: Lake, table: str) -> list[tuple[Any, ...]]:
+    data = Lake(lake.storage).read(table)
+    assert data is not None
+    return sorted(tuple(r.values()) for r in data.to_pylist())
+
+
+def test_batches_already_committed_are_skipped(tmp_path: Path) -> None:
+    lake, _ = two_writers(tmp_path)
+    first = pa.table({"k": [1]})
+    assert lake.append_batches("bronze.t", {"a": first}) == ["a"]
+    assert lake.append_batches("bronze.t", {"a": first, "b": pa.table({"k": [2]})}) == ["b"]
+    assert lake.append("bronze.t", first, app_id="a") is False
+    assert rows(lake, "bronze.t") == [(1,), (2,)]
+
+
+def test_an_append_racing_another_with_the_same_id_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, theirs = two_writers(tmp_path)
+    ours.append("bronze.t", pa.table({"k": [0]}))
+    real_write = shared.lake.write_deltalake
+    raced: list[int] = []
+
+    def theirs_commit_first(*args: Any, **kwargs: Any) -> None:
+        # Another instance commits the same batch after we checked, before we commit.
+        if not raced:
+            raced.append(1)
+            theirs.append_batches("bronze.t", {"batch-1": pa.table({"k": [1]})})
+        real_write(*args, **kwargs)
+
+    monkeypatch.setattr(shared.lake, "write_deltalake", theirs_commit_first)
+    committed = ours.append_batches("bronze.t", {"batch-1": pa.table({"k": [1]})})
+
+    assert raced == [1]
+    assert committed == []  # Delta refused our commit; the retry found the batch there
+    assert rows(ours, "bronze.t") == [(0,), (1,)]
+
+
+def test_a_merge_that_loses_a_race_is_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, theirs = two_writers(tmp_path)
+    ours.append("silver.t", pa.table({"k": [1, 2], "v": ["one", "two"]}))
+    real_merge = DeltaTable.merge
+    calls: list[int] = []
+
+    def theirs_update_first(self: DeltaTable, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # the other writer rewrites the file our merge has read
+            theirs.upsert("silver.t", pa.table({"k": [1], "v": ["theirs"]}), keys=["k"])
+        return real_merge(self, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaTable, "merge", theirs_update_first)
+    ours.upsert("silver.t", pa.table({"k": [2], "v": ["ours"]}), keys=["k"])
+
+    assert len(calls) == 3  # ours, theirs, ours again after the conflict
+    assert rows(ours, "silver.t") == [(1, "theirs"), (2, "ours")]
+
+
+def test_a_table_that_keeps_conflicting_gives_a_transient_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, theirs = two_writers(tmp_path)
+    ours.append("silver.t", pa.table({"k": [1], "v": ["one"]}))
+    real_merge = DeltaTable.merge
+    monkeypatch.setattr(shared.lake, "COMMIT_ATTEMPTS", 3)
+    monkeypatch.setattr(shared.lake.time, "sleep", lambda seconds: None)
+
+    racing: list[bool] = []
+
+    def always_raced(self: DeltaTable, *args: Any, **kwargs: Any) -> Any:
+        builder = real_merge(self, *args, **kwargs)
+        if not racing:  # every merge of ours is overtaken by one of theirs
+            racing.append(True)
+            theirs.upsert("silver.t", pa.table({"k": [1], "v": ["again"]}), keys=["k"])
+            racing.pop()
+        return builder
+
+    monkeypatch.setattr(DeltaTable, "merge", always_raced)
+    with pytest.raises(TransientError) as info:
+        ours.upsert("silver.t", pa.table({"k": [1], "v": ["ours"]}), keys=["k"])
+    assert "could not commit to silver.t after 3 attempts" in str(info.value)
+    assert "run again" in str(info.value)
