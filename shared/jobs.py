@@ -7,24 +7,31 @@ DuckDB connection and runs one pipeline step. Entry points stay a few lines.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
+from datetime import datetime, timedelta
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from providers.secrets import EnvSecrets, Secrets, secrets_for
 from providers.storage import storage_for
+from shared import lease
 from shared.contracts import ContractSet, load_contracts
 from shared.engine import connect
 from shared.errors import SecretNotFoundError
 from shared.gold.build import GoldResult, build_gold
 from shared.ingest import IngestResult, discover, ingest_files, landing_files
 from shared.lake import Lake
+from shared.ops import utcnow
 from shared.settings import Settings
 from shared.silver.build import SilverResult, TableResult, build_silver
 
 PII_KEY_SECRET = "pii-hash-key"
+# Longer than a function may run (host.json: 10 minutes), so a live build keeps its lease;
+# a dead one blocks the next for at most this long.
+LEASE_TTL = timedelta(minutes=15)
 log = logging.getLogger("lakehouse")
 
 
@@ -51,10 +58,11 @@ class Platform:
 
     @cached_property
     def secrets(self) -> Secrets:
-        """The configured secret store (one per platform, so its cache is shared)."""
+        """The configured secret store, shared by every job of this process with the same
+        settings, so a warm function instance reuses its cached values within their TTL."""
         # Only the env backend has a local folder; a cloud store must not need the lake.
         local = self.secrets_dir if self.settings.secrets_backend == "env" else None
-        return secrets_for(self.settings, local)
+        return _secret_store(self.settings, local)
 
     def pii_key(self) -> bytes:
         """The PII hashing key from the secrets provider. For a local lake with the env
@@ -112,20 +120,24 @@ def build_silver_job(
     replay: bool = False,
     progress: Callable[[TableResult], None] | None = None,
 ) -> SilverResult:
-    """Build Silver from the Bronze batches not yet processed."""
+    """Build Silver from the Bronze batches not yet processed. Only one Silver build runs
+    at a time: a second one started meanwhile finds the lease taken and does nothing."""
     platform = Platform(settings)
-    con = connect(settings, now=now)
-    return build_silver(
-        platform.lake,
-        platform.contracts,
-        con,
-        platform.pii_key(),
-        now=now,
-        tables=tables,
-        replay=replay,
-        chunk_rows=settings.silver_chunk_rows,
-        progress=progress,
-    )
+    with _leased(platform.lake, "silver", now) as holder:
+        if holder is not None:
+            return SilverResult(holder.run_id, "skipped", [], note=_held_note("Silver", holder))
+        con = connect(settings, now=now)
+        return build_silver(
+            platform.lake,
+            platform.contracts,
+            con,
+            platform.pii_key(),
+            now=now,
+            tables=tables,
+            replay=replay,
+            chunk_rows=settings.silver_chunk_rows,
+            progress=progress,
+        )
 
 
 def build_gold_job(
@@ -135,7 +147,37 @@ def build_gold_job(
     full_refresh: bool = False,
     progress: Callable[[str, int], None] | None = None,
 ) -> GoldResult:
-    """Build Gold from Silver, unless the latest Silver run failed a critical check."""
+    """Build Gold from Silver, unless the latest Silver run failed a critical check; one
+    Gold build at a time, like Silver."""
     platform = Platform(settings)
-    con = connect(settings, now=now)
-    return build_gold(platform.lake, con, now=now, full_refresh=full_refresh, progress=progress)
+    with _leased(platform.lake, "gold", now) as holder:
+        if holder is not None:
+            return GoldResult(holder.run_id, "skipped", note=_held_note("Gold", holder))
+        con = connect(settings, now=now)
+        return build_gold(platform.lake, con, now=now, full_refresh=full_refresh, progress=progress)
+
+
+@contextmanager
+def _leased(lake: Lake, job: str, now: datetime | None) -> Iterator[lease.Holder | None]:
+    """Hold the job's lease for the block; yields who holds it instead, if someone does."""
+    instance = f"{job}-{secrets.token_hex(4)}"
+    holder = lease.take(lake, job, instance, now or utcnow(), LEASE_TTL)
+    if holder is not None:
+        yield holder
+        return
+    try:
+        yield None
+    finally:
+        lease.give_back(lake, job, instance, now or utcnow())
+
+
+def _held_note(what: str, holder: lease.Holder) -> str:
+    return (
+        f"another {what} build ({holder.run_id}) is running until {holder.expires_at:%H:%M:%S} "
+        "UTC; nothing to do"
+    )
+
+
+@lru_cache(maxsize=8)
+def _secret_store(settings: Settings, local: Path | None) -> Secrets:
+    return secrets_for(settings, local)

@@ -196,6 +196,39 @@ class Lake:
 
         return self._retry(table, attempt)
 
+    def append_versioned(self, table: str, data: pa.Table, *, app_id: str, expected: int) -> bool:
+        """Append only if the table's transaction version for `app_id` is still `expected`,
+        moving it to `expected + 1` in the same commit (compare-and-set; a missing id is
+        version 0). False when another writer moved it first: checked on the snapshot the
+        commit is made against, and a concurrent commit with the same id makes Delta
+        refuse ours. Not retried: the caller looks again and decides."""
+        self._missing.discard(table)
+        self._checked.pop(table, None)
+        delta = self.delta(table)
+        if delta is None:
+            self._write_append(self.url(table), data.schema.empty_table(), [], None)
+            self._missing.discard(table)
+            delta = self.delta(table)
+            assert delta is not None
+        if (delta.transaction_version(app_id) or 0) != expected:
+            return False
+        transactions = [Transaction(app_id=app_id, version=expected + 1)]
+        try:
+            write_deltalake(
+                delta,
+                data,
+                mode="append",
+                schema_mode="merge",
+                storage_options=self.options or None,
+                commit_properties=CommitProperties(app_transactions=transactions),
+            )
+        except CommitFailedError:
+            self._open.pop(table, None)
+            return False
+        finally:
+            self._checked.pop(table, None)
+        return True
+
     def _write_append(
         self,
         target: DeltaTable | str,

@@ -50,7 +50,9 @@ def silver_line(result: TableResult) -> str:
 
 
 def silver_summary(console: Console, result: SilverResult) -> None:
-    if result.status == "noop":
+    if result.status == "skipped":
+        console.print(f"Silver: {result.note}.")
+    elif result.status == "noop":
         console.print(f"Silver run {result.run_id}: nothing new to build (no-op).")
     else:
         console.print(f"Silver run {result.run_id}: {result.status}.")
@@ -169,7 +171,9 @@ def detection(console: Console, result: DetectionScore) -> None:
 
 
 def gold_summary(console: Console, result: GoldResult) -> None:
-    if result.status == "blocked":
+    if result.status == "skipped":
+        console.print(f"Gold: {result.note}.")
+    elif result.status == "blocked":
         console.print(
             f"[red]Gold run {result.run_id} blocked[/]: Silver run {result.silver_run_id} failed "
             f"critical checks {', '.join(result.blocked_by)}; the previous Gold stays published."

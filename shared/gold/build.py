@@ -44,13 +44,15 @@ _EMPTY_QUARANTINE = (
 class GoldResult:
     run_id: str
     status: str
-    """succeeded, noop (Silver unchanged since the last published Gold) or blocked."""
+    """succeeded, noop (Silver unchanged since the last published Gold), blocked, or
+    skipped (another Gold build holds the lease)."""
     tables: dict[str, int] = field(default_factory=dict)
     """Rows per published Gold table."""
     blocked_by: list[str] = field(default_factory=list)
     silver_run_id: str | None = None
     recomputed_orders: int | None = None
     """Orders whose fact rows an incremental run recomputed (None: a full rebuild)."""
+    note: str = ""
 
 
 def build_gold(

@@ -70,7 +70,9 @@ class TableResult:
 class SilverResult:
     run_id: str
     status: str
+    """succeeded, failed, or skipped (another Silver build holds the lease)."""
     tables: list[TableResult]
+    note: str = ""
 
     @property
     def critical_failures(self) -> list[str]:

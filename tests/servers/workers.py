@@ -17,3 +17,16 @@ def ingest(url: str, environ: dict[str, str], names: list[str], barrier: Any) ->
         return [r.status for r in ingest_landing(settings, names)]
     except Exception as exc:  # some SDK errors cannot be pickled back to the test
         return [f"error: {type(exc).__name__}: {exc}"]
+
+
+def build_silver(url: str, environ: dict[str, str], barrier: Any) -> tuple[str, str]:
+    """Run a Silver build; returns its status and note."""
+    from shared.jobs import build_silver_job
+
+    settings = Settings.from_env(environ, lake_url=url)
+    barrier.wait(timeout=120)
+    try:
+        result = build_silver_job(settings)
+    except Exception as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
+    return result.status, result.note
