@@ -164,12 +164,8 @@ def _stage(
             return IngestResult(file.name, "duplicate", table, batch_id), sha
         rows, drift = _parse(con, contracts, table, file, data)
     except FileRejectedError as exc:
-        if file.lake_path and not file.lake_path.startswith(REJECTED):
-            target = f"{REJECTED}/{file.lake_path.removeprefix(LANDING + '/')}"
-            lake.storage.write_bytes(f"{target}.reason.txt", (str(exc) + "\n").encode())
-            # Another instance given the same file may have moved it first.
-            with contextlib.suppress(FileNotFoundError):
-                lake.storage.move(file.lake_path, target)
+        if file.lake_path:
+            set_aside(lake, file.lake_path, str(exc))
         return IngestResult(file.name, "rejected", table, None, 0, str(exc)), sha
     n = rows.num_rows
     now = utcnow()
@@ -180,6 +176,27 @@ def _stage(
     )
     bronze = bronze.append_column("_row_number", pa.array(np.arange(1, n + 1), pa.int64()))
     return _Staged(file, table, batch_id, sha, bronze, drift), sha
+
+
+def set_aside(lake: Lake, lake_path: str, reason: str) -> str | None:
+    """Move a landing file to `_rejected/` with a `.reason.txt` beside it; returns where it
+    went (None for a file already set aside)."""
+    if lake_path.startswith(REJECTED):
+        return None
+    target = f"{REJECTED}/{lake_path.removeprefix(LANDING + '/')}"
+    lake.storage.write_bytes(f"{target}.reason.txt", (reason + "\n").encode())
+    # Another instance given the same file may have moved it first.
+    with contextlib.suppress(FileNotFoundError):
+        lake.storage.move(lake_path, target)
+    return target
+
+
+def record_rejection(lake: Lake, lake_path: str, reason: str, run_id: str) -> IngestResult:
+    """Record in the ingest ledger a file set aside outside a normal ingest (a file that
+    kept failing)."""
+    result = IngestResult(lake_path, "rejected", None, None, 0, reason)
+    _write_ledger(lake, [_ledger_row(result, "", run_id)])
+    return result
 
 
 def _commit(lake: Lake, table: str, batch: list[_Staged], run_id: str) -> set[str]:

@@ -36,6 +36,11 @@ class Storage(Protocol):
         """A filesystem path for `path` when the backend is a local folder, else None."""
         ...
 
+    def lake_path_of(self, container: str, key: str) -> str | None:
+        """The lake path of an object named by container (bucket) and key, as a storage
+        event names it; None when it lies outside this lake."""
+        ...
+
     def delta_options(self) -> dict[str, str]:
         """delta-rs `storage_options` for tables under this root."""
         ...

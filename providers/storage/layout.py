@@ -69,6 +69,25 @@ class Layout:
         relative = key[len(self.prefix) + 1 :] if self.prefix else key
         return f"{layer}/{relative}" if self.per_layer and layer is not None else relative
 
+    def path_of(self, container: str, key: str) -> str | None:
+        """The lake path of an object named by its container and key (as an event names
+        it), or None when the object lies outside this lake."""
+        key = key.strip("/")
+        if self.per_layer:
+            layers = [layer for layer in LAYERS if self.container_of(layer) == container]
+            if not layers:
+                return None
+            inside = self._inside(key)
+            return None if inside is None else f"{layers[0]}/{inside}".rstrip("/")
+        if container != self.container:
+            return None
+        return self._inside(key)
+
+    def _inside(self, key: str) -> str | None:
+        if not self.prefix:
+            return key
+        return key[len(self.prefix) + 1 :] if key.startswith(self.prefix + "/") else None
+
     def _key(self, parts: list[str]) -> str:
         return "/".join([self.prefix, *parts] if self.prefix else parts)
 

@@ -69,6 +69,10 @@ class LocalStorage:
     def local_path(self, path: str) -> str | None:
         return str(self._path(path))
 
+    def lake_path_of(self, container: str, key: str) -> str | None:
+        """A local lake has no containers: events name no object in it."""
+        return None
+
     def delta_options(self) -> dict[str, str]:
         return {}
 

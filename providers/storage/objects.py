@@ -83,6 +83,9 @@ class ObjectStorage(ABC):
     def local_path(self, path: str) -> str | None:
         return None
 
+    def lake_path_of(self, container: str, key: str) -> str | None:
+        return self.layout.path_of(container, key)
+
     def table_url(self, layer: str, name: str) -> str:
         return self.layout.url(f"{layer}/{name}", host=self._host)
 

@@ -47,3 +47,20 @@ def test_table_urls_sit_under_the_lake_root(target: LakeTarget) -> None:
     assert url.endswith("/orders")
     assert "bronze" in url
     assert store.table_url("_ops", "runs").endswith("/runs")
+
+
+def test_objects_named_by_events_map_back_to_lake_paths() -> None:
+    from providers.storage.layout import Layout
+
+    per_layer = Layout("s3", "acme-{layer}")
+    assert per_layer.path_of("acme-landing", "pos/orders/x.csv") == "landing/pos/orders/x.csv"
+    assert per_layer.path_of("acme-ops", "runs/_delta_log/0.json") == "_ops/runs/_delta_log/0.json"
+    assert per_layer.path_of("other-landing", "x.csv") is None
+    prefixed = Layout("s3", "lake", "retail")
+    assert prefixed.path_of("lake", "retail/landing/pos/x.csv") == "landing/pos/x.csv"
+    assert prefixed.path_of("lake", "elsewhere/landing/x.csv") is None
+    assert prefixed.path_of("lake2", "retail/landing/x.csv") is None
+    assert Layout("s3", "lake").path_of("lake", "landing/x.csv") == "landing/x.csv"
+    for path in ("landing/a/b.csv", "_ops/runs", "_reports/latest.html"):
+        assert per_layer.path_of(*per_layer.locate(path)) == path
+        assert prefixed.path_of(*prefixed.locate(path)) == path
