@@ -1,9 +1,3 @@
-"""Thin trigger handlers (Azure blueprints; AWS and GCP entry points) over `shared.jobs`.
-
-`BLUEPRINTS` lists what `function_app.py` registers. The blob, timer and HTTP triggers
-are not written yet: see the function-app issue.
-"""
-
-import azure.functions as func
-
-BLUEPRINTS: list[func.Blueprint] = []
+"""Thin trigger handlers, one package per cloud, over the same core (`shared.triggers`,
+`shared.api`): `azure` (blueprints that `function_app.py` registers), `aws` (Lambda
+handlers), `gcp` (Cloud Functions). Nothing here imports a heavy library at import time."""

@@ -1,0 +1,51 @@
+"""HTTP routes under /api, each a function with function-level auth (a key per caller),
+all served by the framework-neutral router in `shared.api`."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.azure.settings import current
+from shared import api
+
+bp = func.Blueprint()
+AUTH = func.AuthLevel.FUNCTION
+
+
+def _serve(req: func.HttpRequest) -> func.HttpResponse:
+    path = "/" + req.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+    request = api.Request(req.method, path, dict(req.params), req.get_body() or b"")
+    response = api.handle(current(), request)
+    return func.HttpResponse(
+        response.body(), status_code=response.status, headers=response.headers
+    )
+
+
+@bp.function_name("health")
+@bp.route(route="health", methods=["GET"], auth_level=AUTH)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
+
+
+@bp.function_name("runs")
+@bp.route(route="runs", methods=["GET"], auth_level=AUTH)
+def runs(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
+
+
+@bp.function_name("run")
+@bp.route(route="runs/{run_id}", methods=["GET"], auth_level=AUTH)
+def run(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
+
+
+@bp.function_name("quality")
+@bp.route(route="quality", methods=["GET"], auth_level=AUTH)
+def quality(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
+
+
+@bp.function_name("tables")
+@bp.route(route="tables", methods=["GET"], auth_level=AUTH)
+def tables(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
