@@ -128,13 +128,19 @@ def fake_outputs(args: pulumi_mocks.MockResourceArgs, resource_id: str) -> dict[
             kind: f"https://{name}.{kind}.core.windows.net/" for kind in ("blob", "dfs", "queue")
         }
     elif typ == "azure-native:keyvault:Vault":
-        outputs["properties"] = {**inputs["properties"], "vaultUri": f"https://{name}.vault.azure.net/"}
+        outputs["properties"] = {
+            **inputs["properties"],
+            "vaultUri": f"https://{name}.vault.azure.net/",
+        }
     elif typ == "azure-native:web:WebApp":
         outputs["identity"] = {"type": "SystemAssigned", "principalId": "app-principal-id"}
         outputs["defaultHostName"] = f"{name}.azurewebsites.net"
     elif typ == "azure-native:cognitiveservices:Account":
         sub = unwrap(inputs["properties"])["customSubDomainName"]
-        outputs["properties"] = {**inputs["properties"], "endpoint": f"https://{sub}.openai.azure.com/"}
+        outputs["properties"] = {
+            **inputs["properties"],
+            "endpoint": f"https://{sub}.openai.azure.com/",
+        }
     elif typ == "azure-native:applicationinsights:Component":
         outputs["connectionString"] = "InstrumentationKey=00000000-0000-0000-0000-00000000abcd"
     elif typ.startswith("aws:"):
@@ -204,7 +210,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com",
                 "member": "serviceAccount:service-1@gs-project-accounts.iam.gserviceaccount.com",
             },
-            "gcp:organizations/getProject:getProject": {"number": "1234", "projectId": "test-project"},
+            "gcp:organizations/getProject:getProject": {
+                "number": "1234",
+                "projectId": "test-project",
+            },
         }
         return answers.get(args.token, {})
 
@@ -214,7 +223,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Resource] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self.recorded.append(
@@ -236,7 +245,9 @@ def stack_config(cloud: str, stack: str) -> dict[str, str]:
     """The example stack file's config, as Pulumi hands it to a program (strings)."""
     path = PROGRAMS / cloud / f"Pulumi.{stack}.yaml"
     values = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()
+    }
 
 
 def run_program(
