@@ -91,7 +91,9 @@ class CommonConfig:
         return load_artifact(self.artifact_dir, cloud)
 
 
-def read_common(config: pulumi.Config, *, default_llm: str = "offline") -> CommonConfig:
+def read_common(
+    config: pulumi.Config, *, default_llm: str = "offline", default_base_url: str | None = None
+) -> CommonConfig:
     """Read and validate the shared keys; raise `ConfigError` naming the key to fix."""
     prefix = config.get("prefix") or "lakehouse"
     if not _PREFIX.match(prefix):
@@ -108,7 +110,7 @@ def read_common(config: pulumi.Config, *, default_llm: str = "offline") -> Commo
     llm = LlmConfig(
         provider=config.get("llm") or default_llm,
         model=config.get("llmModel") or "gpt-4o-mini",
-        base_url=config.get("llmBaseUrl"),
+        base_url=config.get("llmBaseUrl") or default_base_url,
     )
     if llm.provider not in contract.LLM_PROVIDERS:
         raise ConfigError(f"llm {llm.provider!r}: use one of {', '.join(contract.LLM_PROVIDERS)}")
