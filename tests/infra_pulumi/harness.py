@@ -292,3 +292,19 @@ def fake_artifacts(root: Path) -> Path:
     }
     (root / "manifest.json").write_text(json.dumps({"artifacts": artifacts}))
     return root
+
+
+def run_inline(program: Any, *, project: str = "policy-probe") -> Deployment:
+    """Run a small program (a function declaring resources) under the same mocks."""
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack="test", preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config({})
+
+    def run() -> pulumi.Output[Any]:
+        program()
+        return pulumi.Output.from_input(None)
+
+    pulumi.runtime.test(run)()
+    return Deployment(monitor.recorded, {}, set(), mocks.calls)
