@@ -111,13 +111,9 @@ def fake_id(args: pulumi_mocks.MockResourceArgs) -> str:
 def fake_outputs(args: pulumi_mocks.MockResourceArgs, resource_id: str) -> dict[str, Any]:
     """The outputs a provider would add that the programs read."""
     typ, inputs = args.typ, args.inputs
-    name = (
-        inputs.get("accountName")
-        or inputs.get("vaultName")
-        or inputs.get("name")
-        or inputs.get("bucket")
-        or args.name
-    )
+    # The resource's own name input (a deployment or container names its account too).
+    keys = ("deploymentName", "secretName", "containerName", "accountName", "vaultName", "name")
+    name = next((inputs[key] for key in keys if inputs.get(key)), args.name)
     outputs: dict[str, Any] = {"name": name}
     if typ == "random:index/randomPassword:RandomPassword":
         outputs["result"] = PII_KEY_SENTINEL
