@@ -80,10 +80,10 @@ class Functions(pulumi.ComponentResource):
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True
             ),
+            # Images hold code, not data: AES-256 at rest, with no key policy for Lambda's
+            # image pulls to depend on.
             encryption_configurations=[
-                aws.ecr.RepositoryEncryptionConfigurationArgs(
-                    encryption_type="KMS", kms_key=args.kms_key_arn
-                )
+                aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
             ],
             force_delete=False,
             tags=args.tags,

@@ -11,6 +11,7 @@ import yaml
 
 from infra_pulumi import contract
 from infra_pulumi.config import ConfigError, load_artifact
+from providers import secrets
 from providers.storage import layout
 from shared import settings
 
@@ -28,6 +29,10 @@ def test_setting_names_match_the_app() -> None:
     assert contract.SECRETS == settings.ENV_SECRETS
     assert contract.DUCKDB_MEMORY == settings.ENV_DUCKDB_MEMORY
     assert contract.DUCKDB_TEMP == settings.ENV_DUCKDB_TEMP
+    assert contract.KEYVAULT_URL == settings.ENV_KEYVAULT_URL
+    assert contract.SECRETS_PREFIX == settings.ENV_SECRETS_PREFIX
+    assert contract.GCP_PROJECT == settings.ENV_GCP_PROJECT
+    assert contract.SECRET_BACKENDS == secrets.BACKENDS
 
 
 def config_keys_read(cloud: str) -> set[str]:
