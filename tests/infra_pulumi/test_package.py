@@ -1,6 +1,6 @@
 """The packaging step's building blocks: byte-identical zips, an install normalised of
 machine-specific files, the GCP source with pinned versions and a root main.py, and the
-image context digest. (A full `make package` downloads ~480 MB of wheels, so it is not run
+image context digest. (A full `make package` installs ~500 MB of dependencies, so it is not run
 here; the README gives its figures.)"""
 
 from __future__ import annotations
