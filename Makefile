@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser servers demo test lint bench clean
+.PHONY: setup browser servers demo test lint bench package clean
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/pipeline.py --order-lines 1000000
+
+# The deployable artefact of each cloud, built reproducibly from requirements.txt into dist/
+# (see infra_pulumi/package.py); the Pulumi programs in infra_pulumi/ deploy them.
+package: setup
+	$(BIN)/python -m infra_pulumi.package
 
 clean:
 	rm -rf $(VENV) .lake .pytest_cache .ruff_cache
