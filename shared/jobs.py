@@ -61,8 +61,9 @@ class Platform:
         """The configured secret store, shared by every job of this process with the same
         settings, so a warm function instance reuses its cached values within their TTL."""
         # Only the env backend has a local folder; a cloud store must not need the lake.
-        local = self.secrets_dir if self.settings.secrets_backend == "env" else None
-        return _secret_store(self.settings, local)
+        if self.settings.secrets_backend == "env":
+            return secrets_for(self.settings, self.secrets_dir)  # reads the environment it has
+        return _secret_store(self.settings)
 
     def pii_key(self) -> bytes:
         """The PII hashing key from the secrets provider. For a local lake with the env
@@ -179,5 +180,5 @@ def _held_note(what: str, holder: lease.Holder) -> str:
 
 
 @lru_cache(maxsize=8)
-def _secret_store(settings: Settings, local: Path | None) -> Secrets:
-    return secrets_for(settings, local)
+def _secret_store(settings: Settings) -> Secrets:
+    return secrets_for(settings, None)
