@@ -81,6 +81,12 @@ def parser() -> argparse.ArgumentParser:
         "report", parents=[common], help="write the HTML report into the lake (_reports/)"
     )
 
+    serve = sub.add_parser(
+        "serve", parents=[common], help="serve the HTTP API (/api/...) on localhost"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7071, help="port (default 7071)")
+
     demo = sub.add_parser(
         "demo", parents=[common], help="generate, ingest day by day, build, and score detection"
     )
@@ -267,6 +273,23 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from shared.serve import server
+
+    httpd = server(settings, args.host, args.port)
+    host, port = httpd.server_address[:2]
+    console.print(f"serving {settings.lake_url} on http://{host}:{port}/api/health (Ctrl-C stops)")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        err.print("[yellow]warning:[/] the API has no authentication; keep it off public networks")
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        httpd.server_close()
+    return 0
+
+
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     platform = jobs.Platform(settings)
     path = write_report(platform.lake, platform.contracts, utcnow())
@@ -282,6 +305,7 @@ COMMANDS = {
     "quarantine": _quarantine,
     "demo": _demo,
     "report": _report,
+    "serve": _serve,
 }
 
 
