@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -152,3 +153,20 @@ def duckdb_memory(instance_mb: int) -> str:
     """DuckDB's memory limit for an instance size: about 60% of it, leaving room for Python,
     Arrow buffers outside DuckDB and the runtime; above it DuckDB spills to local disk."""
     return f"{instance_mb * 6 // 10}MB"
+
+
+def app_environment(
+    lake_url: Any, secrets_backend: str, memory_mb: int, llm: LlmConfig
+) -> dict[str, Any]:
+    """The settings every cloud's function app reads from its environment (the cloud
+    programs add their own); the secret is named by its store, never included."""
+    variables: dict[str, Any] = {
+        contract.LAKE: lake_url,
+        contract.SECRETS: secrets_backend,
+        contract.DUCKDB_MEMORY: duckdb_memory(memory_mb),
+        contract.LLM: llm.provider,
+        contract.LLM_MODEL: llm.model,
+    }
+    if llm.base_url:
+        variables[contract.LLM_BASE_URL] = llm.base_url
+    return variables

@@ -18,7 +18,7 @@ import pulumi_docker_build as docker_build
 
 from infra_pulumi import contract
 from infra_pulumi.aws import iam
-from infra_pulumi.config import Artifact, LlmConfig, duckdb_memory
+from infra_pulumi.config import Artifact, LlmConfig, app_environment
 
 HTTP_TIMEOUT = 29  # API Gateway gives up after 30 s
 TIMEOUTS = {"ingest": 300, "scheduled": 900, "http": HTTP_TIMEOUT}
@@ -45,18 +45,10 @@ class FunctionsArgs:
 
 def environment(args: FunctionsArgs, memory_mb: int) -> dict[str, pulumi.Input[str]]:
     """The settings the app reads; the secret is named, never included."""
-    variables: dict[str, pulumi.Input[str]] = {
-        contract.LAKE: args.lake_url,
-        contract.SECRETS: "aws",
+    return app_environment(args.lake_url, "aws", memory_mb, args.llm) | {
         contract.SECRETS_PREFIX: args.secrets_prefix,
-        contract.DUCKDB_MEMORY: duckdb_memory(memory_mb),
         contract.DUCKDB_TEMP: "/tmp/lakehouse-duckdb",
-        contract.LLM: args.llm.provider,
-        contract.LLM_MODEL: args.llm.model,
     }
-    if args.llm.base_url:
-        variables[contract.LLM_BASE_URL] = args.llm.base_url
-    return variables
 
 
 class Functions(pulumi.ComponentResource):

@@ -20,7 +20,7 @@ import pulumi_command as command
 from infra_pulumi import contract
 from infra_pulumi.azure.roles import grant
 from infra_pulumi.azure.storage import StorageArgs, private_container, secure_account
-from infra_pulumi.config import Artifact, LlmConfig, duckdb_memory
+from infra_pulumi.config import Artifact, LlmConfig, app_environment
 
 DEPLOYMENT_CONTAINER = "deployments"
 DEPLOY_COMMAND = (
@@ -73,19 +73,13 @@ def app_settings(args: FunctionAppArgs, host_account: pulumi.Input[str]) -> dict
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
         f"{connection}__blobServiceUri": lake_blob,
         f"{connection}__queueServiceUri": lake_queue,
-        contract.LAKE: args.lake_url,
-        contract.SECRETS: "keyvault",
         contract.KEYVAULT_URL: args.vault_uri,
-        contract.DUCKDB_MEMORY: duckdb_memory(args.instance_memory_mb),
-        contract.LLM: args.llm.provider,
-        contract.LLM_MODEL: args.llm.model,
     }
+    settings |= app_environment(args.lake_url, "keyvault", args.instance_memory_mb, args.llm)
     settings |= {contract.SCHEDULE_SETTINGS[job]: args.schedules[job] for job in contract.JOBS}
     if args.llm.provider == "azure-openai":
         settings[contract.AZURE_OPENAI_ENDPOINT] = args.openai_endpoint
         settings[contract.LLM_DEPLOYMENT] = args.openai_deployment
-    if args.llm.base_url:
-        settings[contract.LLM_BASE_URL] = args.llm.base_url
     return settings
 
 

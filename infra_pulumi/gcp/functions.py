@@ -20,7 +20,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra_pulumi import contract
-from infra_pulumi.config import Artifact, LlmConfig, duckdb_memory
+from infra_pulumi.config import Artifact, LlmConfig, app_environment
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 TIMEOUTS = {"ingest": 540, "scheduled": 1800, "http": 60}
@@ -54,19 +54,11 @@ class FunctionsArgs:
 
 def environment(args: FunctionsArgs, memory_mb: int) -> dict[str, str]:
     """The settings the app reads; the secret is named, never included."""
-    variables = {
-        contract.LAKE: args.lake_url,
-        contract.SECRETS: "gcp",
+    return app_environment(args.lake_url, "gcp", memory_mb, args.llm) | {
         contract.GCP_PROJECT: args.project,
         contract.SECRETS_PREFIX: args.secrets_prefix,
-        contract.DUCKDB_MEMORY: duckdb_memory(memory_mb),
         contract.DUCKDB_TEMP: "/tmp/lakehouse-duckdb",
-        contract.LLM: args.llm.provider,
-        contract.LLM_MODEL: args.llm.model,
     }
-    if args.llm.base_url:
-        variables[contract.LLM_BASE_URL] = args.llm.base_url
-    return variables
 
 
 class Functions(pulumi.ComponentResource):
