@@ -1,0 +1,1 @@
+"""AWS Lambda entry points: `functions.aws.handlers.ingest`, `.scheduled` and `.http`."""
