@@ -3,22 +3,21 @@ all served by the framework-neutral router in `shared.api`."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import azure.functions as func
 
+from functions import web
 from functions.azure.settings import current
-from shared import api
 
 bp = func.Blueprint()
 AUTH = func.AuthLevel.FUNCTION
 
 
 def _serve(req: func.HttpRequest) -> func.HttpResponse:
-    path = "/" + req.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-    request = api.Request(req.method, path, dict(req.params), req.get_body() or b"")
-    response = api.handle(current(), request)
-    return func.HttpResponse(
-        response.body(), status_code=response.status, headers=response.headers
-    )
+    path = urlsplit(req.url).path
+    response = web.serve(current(), req.method, path, dict(req.params), req.get_body() or b"")
+    return func.HttpResponse(response.body(), status_code=response.status, headers=response.headers)
 
 
 @bp.function_name("health")
