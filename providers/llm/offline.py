@@ -118,7 +118,7 @@ def _cite(top: Signal, evidence: Sequence[Mapping[str, Any]]) -> list[str]:
         source = item.get("source")
         relevant = (
             (source == "contract" and rule and facts.get("rule_id") == rule)
-            or (source == "contract" and not rule and table and ref.get("table") == table)
+            or (source == "contract" and not rule and table and facts.get("table") == table)
             or (source == "run" and ref.get("run_id") in run_ids)
             or (source == "run" and item.get("anchored") and facts.get("status") == "blocked")
             or (source == "incident" and facts.get("category") == top.category)

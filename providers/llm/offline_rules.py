@@ -63,6 +63,7 @@ class Signal:
 
 def signals(evidence: Iterable[Evidence], *, anchored_only: bool) -> list[Signal]:
     """Findings in the evidence, strongest first."""
+    evidence = list(evidence)
     items = [e for e in evidence if e.get("anchored") or not anchored_only]
     found: list[Signal] = []
     rate_tables: dict[str, str] = {}
@@ -125,6 +126,15 @@ def signals(evidence: Iterable[Evidence], *, anchored_only: bool) -> list[Signal
             )
     for table, eid in rate_tables.items():
         held = [s for s in found if s.table == table and s.facts.get("source") == "quarantine"]
+        if not held:
+            # The rows the check counted were rechecked since (a later run now holds them,
+            # e.g. past their grace period): they are still this table's held rows.
+            held = [
+                _held_signal(e["id"], e.get("facts") or {})
+                for e in evidence
+                if e.get("source") == "quarantine" and (e.get("facts") or {}).get("table") == table
+            ]
+            found.extend(held)
         if held:
             top = max(held, key=lambda s: s.weight)
             top.weight += RATE_BOOST
