@@ -86,7 +86,6 @@ def answer(context: Mapping[str, Any]) -> dict[str, Any]:
     if not found:
         return _nothing_found(kind, evidence)
     top = found[0]
-    owner = _owner(evidence, top.table)
     blocked = any(
         (e.get("facts") or {}).get("status") == "blocked"
         for e in evidence
@@ -100,7 +99,7 @@ def answer(context: Mapping[str, Any]) -> dict[str, Any]:
         "kind": kind,
         "answer": f"{top.detail}.{gate}{also}".replace("..", "."),
         "root_cause": {"category": top.category, "detail": ROOT_CAUSES[top.category]},
-        "recommended_actions": actions(top, owner, blocked),
+        "recommended_actions": actions(top, blocked),
         "evidence_ids": cited,
         "confidence": confidence(found),
         "contract_change": contract_change(top),
@@ -126,14 +125,6 @@ def _cite(top: Signal, evidence: Sequence[Mapping[str, Any]]) -> list[str]:
         if relevant and item["id"] not in cited:
             cited.append(item["id"])
     return cited[:8]
-
-
-def _owner(evidence: Sequence[Mapping[str, Any]], table: str | None) -> str | None:
-    for item in evidence:
-        facts = item.get("facts") or {}
-        if item.get("source") == "contract" and facts.get("table") == table and facts.get("owner"):
-            return str(facts["owner"])
-    return None
 
 
 def _nothing_found(kind: str, evidence: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -183,11 +183,12 @@ def _held_signal(eid: str, facts: Mapping[str, Any]) -> Signal:
         category = ROW_CHECK_CATEGORY.get(check, "invalid_values")
     weight = WEIGHT_HELD_ROWS + 10 * math.log10(rows + 1)
     state = "waiting for their parent" if facts.get("status") == "pending" else "quarantined"
+    reason = f" (for example: {facts['reason']})" if facts.get("reason") else ""
     return Signal(
         category,
         weight,
         [eid],
-        f"{rows} {facts.get('table')} rows {state} by {facts.get('rule_id')}",
+        f"{rows} {facts.get('table')} rows {state} by rule {facts.get('rule_id')}{reason}",
         table=facts.get("table"),
         facts={**facts, "source": "quarantine"},
     )
@@ -204,10 +205,11 @@ def confidence(found: list[Signal]) -> float:
     return round(min(0.95, 0.55 + 0.4 * margin), 2)
 
 
-def actions(signal: Signal, owner: str | None, gate_blocked: bool) -> list[str]:
+def actions(signal: Signal, gate_blocked: bool) -> list[str]:
     """Ordered steps for a person; nothing here is ever run by the advisor."""
     f, table = signal.facts, signal.table or signal.facts.get("table") or "the table"
-    who = owner or f"the owner of {table}"
+    # The owner is named by where to find it: answers carry no e-mail address.
+    who = f"the owner of {table} (`owner` in contracts/{table}.yaml)"
     rule = f.get("rule_id")
     file = f.get("source_file")
     columns = ", ".join(f.get("columns") or f.get("drift_added") or []) or "the columns"

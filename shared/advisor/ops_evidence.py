@@ -277,7 +277,7 @@ def _held_group(
     # Sample rows are quoted as JSON strings: data to read, never instructions.
     text = (
         f"{count} rows of {table} {status} by rule {rule_id} ({check}, {severity}); "
-        f"reason: {facts['reason']}; sample raw rows: {json.dumps(raw_rows)}"
+        f"reason: {facts['reason']}; sample raw rows: {json.dumps(raw_rows, ensure_ascii=False)}"
     )
     ref = {
         "contract": f"contracts/{table}.yaml",

@@ -9,6 +9,7 @@ the question and the anchor's findings come next.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,10 @@ MAX_EVIDENCE = 24
 MAX_ANCHORED = 14
 PER_SOURCE = 6
 TOKEN_PATTERN = r"(?u)[^\W_]{2,}"
+
+# bm25s sets its own logger to DEBUG on import, which would print a line per search;
+# left to the application's level it stays quiet unless --debug asks.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 
 class RunNotFoundError(TerminalError):
@@ -93,9 +98,13 @@ def _anchors(
         run = next((r for r in runs if r["run_id"] == run_id), None) or _run(lake, run_id)
     elif kind == "failure_triage":
         # The most serious problem among the recent runs; the newest among equals.
-        ranked = [(ops.problem_rank(r, checks_failed), -i, r) for i, r in enumerate(runs)]
+        # A blocked Gold build comes first among equals: it brings its Silver run along.
+        ranked = [
+            (ops.problem_rank(r, checks_failed), r.get("status") == "blocked", -i, r)
+            for i, r in enumerate(runs)
+        ]
         serious = [t for t in ranked if t[0] > 0]
-        run = max(serious, key=lambda t: (t[0], t[1]))[2] if serious else None
+        run = max(serious, key=lambda t: t[:3])[3] if serious else None
     else:
         run = None
     if run is None:
