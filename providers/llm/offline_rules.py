@@ -26,6 +26,8 @@ WEIGHT_DROPPED_DUPLICATES = 25.0
 # A quarantine_rate breach is caused by the rows it counts: it lends its weight to the
 # table's largest held-rows finding instead of standing alone.
 RATE_BOOST = 70.0
+# For questions without a run: a finding's weight times (floor + relevance 0..1).
+RELEVANCE_FLOOR = 0.1
 
 ROW_CHECK_CATEGORY = {
     "type": "format_change",
@@ -69,6 +71,7 @@ def signals(evidence: Iterable[Evidence], *, anchored_only: bool) -> list[Signal
     rate_tables: dict[str, str] = {}
     for item in items:
         facts, source, eid = item.get("facts") or {}, item.get("source"), item["id"]
+        facts = {**facts, "_score": item.get("score", 0.0)}
         if source == "run":
             if facts.get("status") == "failed":
                 found.append(
@@ -124,6 +127,13 @@ def signals(evidence: Iterable[Evidence], *, anchored_only: bool) -> list[Signal
                     facts=dict(facts),
                 )
             )
+    if not anchored_only:
+        # Without a run to explain (a data-quality question), what the question is about
+        # matters as much as how many rows: weigh each finding by its relevance.
+        for signal in found:
+            signal.weight *= RELEVANCE_FLOOR + float(signal.facts.get("_score") or 0.0)
+        found.sort(key=lambda s: (-s.weight, s.category))
+        return found
     for table, eid in rate_tables.items():
         held = [s for s in found if s.table == table and s.facts.get("source") == "quarantine"]
         if not held:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from providers.llm import LLM, Completion, LLMRequest, OfflineLLM
 from providers.llm.base import Role
 from shared.advisor import prompt, proposals
-from shared.advisor.answer import Draft, parse_answer, parse_kind
+from shared.advisor.answer import Draft, InvalidReplyError, parse_answer, parse_kind
 from shared.advisor.contract_diff import suggested_diff
 from shared.advisor.masking import mask_text
 from shared.advisor.metrics import CallRecord, cost_usd, record_calls
@@ -99,21 +99,32 @@ class Advisor:
     ) -> dict[str, Any]:
         by_id = {e.id: e for e in grounding.evidence}
         tables = set(self.contracts.contracts)
-        outcome = self._call(
+        request = prompt.answer_request(
             role,
-            prompt.answer_request(
-                role,
-                kind=kind,
-                question=question,
-                run_id=run_id,
-                evidence=grounding.evidence,
-                budget=self.budget,
-            ),
-            lambda text: parse_answer(text, set(by_id), tables),
-            request_id,
-            kind,
-            calls,
+            kind=kind,
+            question=question,
+            run_id=run_id,
+            evidence=grounding.evidence,
+            budget=self.budget,
         )
+
+        def parse(text: str) -> Draft:
+            draft = parse_answer(text, set(by_id), tables)
+            if (
+                draft.category == "none"
+                and kind != "data_question"
+                and self.llm is not self._offline
+            ):
+                # A model told by quoted data that "nothing is wrong" must not bury a failure
+                # the evidence shows: the rules over the same evidence are the check.
+                rules = parse_answer(self._offline.complete(request).text, set(by_id), tables)
+                if rules.category != "none":
+                    raise InvalidReplyError(
+                        f"the model found no cause where the evidence shows {rules.category}"
+                    )
+            return draft
+
+        outcome = self._call(role, request, parse, request_id, kind, calls)
         draft: Draft = outcome.value
         answer_text = draft.answer
         if outcome.fallback:
