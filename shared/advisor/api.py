@@ -129,20 +129,16 @@ def decide(
         return status, {**payload, "proposal": _decision_view(exc.proposal)}
     except LakehouseError as exc:
         return _error(503 if exc.transient else 500, exc)
-    approved = decided["status"] == "approved"
+    diff = decided.get("contract_diff") if decided["status"] == "approved" else None
     response: dict[str, Any] = {
         "proposal": decided,
         "applied": False,
         "message": f"Proposal {proposal_id} {decided['status']} by {decided['decided_by']}; "
         "the decision is recorded and nothing was applied"
-        + (
-            ": commit the contract diff below yourself."
-            if approved and decided.get("contract_diff")
-            else "."
-        ),
+        + (": commit the contract diff yourself." if diff else "."),
     }
-    if approved and decided.get("contract_diff"):
-        response["contract_diff"] = decided["contract_diff"]
+    if diff:
+        response["contract_diff"] = diff
     return 200, response
 
 

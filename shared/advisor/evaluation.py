@@ -58,9 +58,11 @@ def evaluate(
     workdir: Path,
     *,
     progress: Callable[[Result], None] | None = None,
+    template: Path | None = None,
 ) -> list[Result]:
-    """Run each incident on a copy of one baseline lake and score the advisor's answer."""
-    template = baseline(workdir / "baseline")
+    """Run each incident on a copy of one baseline lake (`template`, else one built in
+    `workdir`) and score the advisor's answer."""
+    template = template or baseline(workdir / "baseline")
     results = []
     for number, incident in enumerate(incidents, start=1):
         started = time.perf_counter()
