@@ -144,8 +144,14 @@ def _nothing_found(kind: str, evidence: Sequence[Mapping[str, Any]]) -> dict[str
 
 
 def _data_answer(kind: str, evidence: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    ranked = [e for e in evidence if e.get("source") in ("kpi", "table", "risk")]
-    top = ranked[:3]
+    """Figures from the most relevant Gold evidence: monthly KPIs first, then revenue at
+    risk, then table metadata."""
+    by_score = sorted(evidence, key=lambda e: -float(e.get("score") or 0))
+    top: list[Mapping[str, Any]] = []
+    for source in ("kpi", "risk", "table"):
+        top = [e for e in by_score if e.get("source") == source][:3]
+        if top:
+            break
     if not top:
         return {
             "kind": kind,

@@ -159,7 +159,7 @@ def kpi_evidence(lake: Lake) -> list[Evidence]:
             f"kpi_monthly {label} ({_plain(month)}): revenue {_plain(row.get('revenue'))}, "
             f"orders {row.get('orders')}, units {row.get('units')}, aov {_plain(row.get('aov'))}, "
             f"unique customers {row.get('unique_customers')}, repeat purchase rate "
-            f"{_plain(row.get('repeat_purchase_rate'))}"
+            f"{_ratio(row.get('repeat_purchase_rate'))}"
         )
         found.append(Evidence("kpi", {"table": "gold.kpi_monthly"}, text, facts))
     return found
@@ -223,6 +223,10 @@ def howto_evidence() -> list[Evidence]:
         Evidence("howto", {"doc": doc}, f"{title} " + " ".join(steps), {"steps": steps})
         for doc, title, steps in HOWTO
     ]
+
+
+def _ratio(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.1%}"
 
 
 def _plain(value: Any) -> Any:
