@@ -52,6 +52,8 @@ class _Outcome:
 
 
 class Advisor:
+    """Answers questions and explains runs over one lake, with one configured model."""
+
     def __init__(
         self,
         lake: Lake,

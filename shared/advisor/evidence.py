@@ -12,24 +12,11 @@ from typing import Any
 
 from shared.advisor.masking import mask_text, mask_value
 
-SOURCES = (
-    "run",
-    "ingest",
-    "dq",
-    "quarantine",
-    "dropped",
-    "contract",
-    "table",
-    "kpi",
-    "risk",
-    "incident",
-    "howto",
-)
-
 
 @dataclass
 class Evidence:
     source: str
+    """run, ingest, dq, quarantine, dropped, contract, table, kpi, risk, incident or howto."""
     reference: dict[str, str]
     """Any of: contract (file), rule_id, run_id, table, source_file, proposal_id, doc."""
     text: str
@@ -41,9 +28,11 @@ class Evidence:
     """E1, E2, ... in the order given to the model (set after ranking)."""
 
     def __post_init__(self) -> None:
-        # Masked once, at the source: nothing downstream sees the unmasked text.
+        # Masked once, at the source: nothing downstream sees the unmasked text (a
+        # reference too: a landing file's name is free text).
         self.text = mask_text(self.text)
         self.facts = mask_value(self.facts)
+        self.reference = {k: mask_text(v) for k, v in self.reference.items()}
 
     def for_prompt(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -156,8 +156,3 @@ def _plain_row(row: tuple[Any, ...]) -> list[Any]:
             value = value.isoformat()
         out.append(value)
     return out
-
-
-def default_window(now: datetime, days: int) -> tuple[datetime, datetime]:
-    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, now + timedelta(microseconds=1)
