@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,8 @@ from pathlib import Path
 from rich.console import Console
 
 from shared import jobs, render, summary
+from shared.advisor import api as advisor_api
+from shared.advisor import render as advisor_render
 from shared.demo import run_demo
 from shared.errors import LakehouseError
 from shared.generate import GenerateOptions, generate
@@ -91,6 +94,21 @@ def parser() -> argparse.ArgumentParser:
         "demo", parents=[common], help="generate, ingest day by day, build, and score detection"
     )
     _generate_options(demo)
+
+    ask = sub.add_parser(
+        "ask", parents=[common], help="ask the advisor a question, or about a run (--run)"
+    )
+    ask.add_argument("question", nargs="?", help="the question, in quotes")
+    ask.add_argument("--run", metavar="RUN_ID", help="explain this run instead")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+
+    usage = sub.add_parser(
+        "advisor-metrics", parents=[common], help="advisor model calls, tokens and cost by day"
+    )
+    usage.add_argument("--days", type=int, help="the last N days (default 30)")
+    usage.add_argument("--since", help="first day, YYYY-MM-DD")
+    usage.add_argument("--until", help="last day, YYYY-MM-DD (inclusive)")
+    usage.add_argument("--json", action="store_true", help="print the summary as JSON")
     return main
 
 
@@ -297,6 +315,39 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    if bool(args.question) == bool(args.run):
+        err.print("[red]error:[/] give a question or --run RUN_ID (not both)")
+        err.print('[dim]hint:[/] lakehouse ask "why was gold blocked?" or lakehouse ask --run ID')
+        return 2
+    body = {"run_id": args.run} if args.run else {"question": args.question}
+    status, answer = advisor_api.ask(settings, body)
+    return _respond(status, answer, args.json, advisor_render.answer)
+
+
+def _advisor_metrics(settings: Settings, args: argparse.Namespace) -> int:
+    query = {
+        k: str(v)
+        for k, v in {"days": args.days, "since": args.since, "until": args.until}.items()
+        if v is not None
+    }
+    status, summary = advisor_api.metrics(settings, query)
+    return _respond(status, summary, args.json, advisor_render.metrics)
+
+
+def _respond(status: int, body: dict, as_json: bool, show) -> int:
+    if status != 200:
+        err.print(f"[red]error:[/] {body['error']}")
+        if body.get("hint"):
+            err.print(f"[dim]hint:[/] {body['hint']}")
+        return 2 if status < 500 else 1
+    if as_json:
+        print(json.dumps(body, indent=2, default=str))
+    else:
+        show(console, body)
+    return 0
+
+
 COMMANDS = {
     "generate": _generate,
     "ingest": _ingest,
@@ -306,6 +357,8 @@ COMMANDS = {
     "demo": _demo,
     "report": _report,
     "serve": _serve,
+    "ask": _ask,
+    "advisor-metrics": _advisor_metrics,
 }
 
 

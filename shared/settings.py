@@ -6,6 +6,8 @@ pipeline core takes a `Settings` and never reads `os.environ` itself.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +31,28 @@ ENV_DUCKDB_MEMORY = "LAKEHOUSE_DUCKDB_MEMORY"
 ENV_DUCKDB_THREADS = "LAKEHOUSE_DUCKDB_THREADS"
 ENV_DUCKDB_TEMP = "LAKEHOUSE_DUCKDB_TEMP"
 ENV_SILVER_CHUNK_ROWS = "LAKEHOUSE_SILVER_CHUNK_ROWS"
+ENV_LLM = "LAKEHOUSE_LLM"
+ENV_LLM_MODEL = "LAKEHOUSE_LLM_MODEL"
+ENV_LLM_DEPLOYMENT = "LAKEHOUSE_LLM_DEPLOYMENT"
+ENV_AZURE_OPENAI_ENDPOINT = "AZURE_OPENAI_ENDPOINT"
+ENV_LLM_BASE_URL = "LAKEHOUSE_LLM_BASE_URL"
+ENV_LLM_API_VERSION = "LAKEHOUSE_LLM_API_VERSION"
+ENV_LLM_TIMEOUT = "LAKEHOUSE_LLM_TIMEOUT"
+ENV_LLM_RETRIES = "LAKEHOUSE_LLM_RETRIES"
+ENV_LLM_TOKEN_BUDGET = "LAKEHOUSE_LLM_TOKEN_BUDGET"
+ENV_LLM_PRICES = "LAKEHOUSE_LLM_PRICES"
+
+# Azure OpenAI's GA data-plane API version for chat completions.
+DEFAULT_AZURE_OPENAI_API_VERSION = "2024-10-21"
+# USD per million tokens (input, output), as the vendors list them for these models; a
+# model missing here is recorded with no cost. LAKEHOUSE_LLM_PRICES adds or overrides.
+DEFAULT_LLM_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,32 @@ class Settings:
     """Where DuckDB spills; default is a temporary folder."""
     silver_chunk_rows: int = 500_000
     """A Silver build reads new Bronze batches this many rows at a time (bounds memory)."""
+    llm_backend: str = "offline"
+    """The advisor's language model: `offline` (rules over the evidence, no network),
+    `openai`, `azure-openai` or `compatible` (any OpenAI-compatible base URL)."""
+    llm_model: str | None = None
+    """Model name (`gpt-4o-mini` for openai when unset; required for compatible)."""
+    llm_deployment: str | None = None
+    """Azure OpenAI deployment name (required for azure-openai)."""
+    azure_openai_endpoint: str | None = None
+    """Azure OpenAI resource endpoint, e.g. `https://<resource>.openai.azure.com/`."""
+    llm_base_url: str | None = None
+    """Base URL of an OpenAI-compatible server (`http://host:8000/v1`); also overrides the
+    OpenAI URL for the openai backend (a proxy or gateway)."""
+    llm_api_version: str = DEFAULT_AZURE_OPENAI_API_VERSION
+    """Azure OpenAI data-plane API version."""
+    llm_timeout: float = 30.0
+    """Seconds one LLM request may take before it is abandoned (then retried)."""
+    llm_retries: int = 2
+    """Retries of a timed-out, throttled or 5xx LLM request, with backoff."""
+    llm_token_budget: int = 6000
+    """Tokens one advisor request may spend per LLM call, prompt and answer together;
+    the lowest-ranked evidence is left out until the prompt fits."""
+    llm_prices: Mapping[str, tuple[float, float]] = field(
+        default_factory=lambda: dict(DEFAULT_LLM_PRICES)
+    )
+    """USD per million tokens (input, output) by model name (a dated model name such as
+    `gpt-4o-mini-2024-07-18` uses the longest listed prefix)."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     """The environment this was built from, for providers that honour SDK variables."""
 
@@ -83,6 +133,16 @@ class Settings:
             duckdb_threads=int(env.get(ENV_DUCKDB_THREADS, "0") or 0),
             duckdb_temp_dir=env.get(ENV_DUCKDB_TEMP) or None,
             silver_chunk_rows=int(env.get(ENV_SILVER_CHUNK_ROWS, "500000") or 500_000),
+            llm_backend=(env.get(ENV_LLM) or "offline").strip().lower(),
+            llm_model=env.get(ENV_LLM_MODEL) or None,
+            llm_deployment=env.get(ENV_LLM_DEPLOYMENT) or None,
+            azure_openai_endpoint=env.get(ENV_AZURE_OPENAI_ENDPOINT) or None,
+            llm_base_url=env.get(ENV_LLM_BASE_URL) or None,
+            llm_api_version=env.get(ENV_LLM_API_VERSION) or DEFAULT_AZURE_OPENAI_API_VERSION,
+            llm_timeout=_seconds(env, ENV_LLM_TIMEOUT, 30.0),
+            llm_retries=_count(env, ENV_LLM_RETRIES, 2),
+            llm_token_budget=_count(env, ENV_LLM_TOKEN_BUDGET, 6000),
+            llm_prices={**DEFAULT_LLM_PRICES, **_prices(env.get(ENV_LLM_PRICES, ""))},
             environ=env,
         )
         return settings.with_(**overrides)
@@ -106,3 +166,41 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
             hint=f"set {name}=300 (or unset it for the default)",
         )
     return seconds
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ConfigError(
+            f"{name} must be a whole number, 0 or more: {text!r}",
+            hint=f"set {name}={default} (or unset it for the default)",
+        )
+    return int(text)
+
+
+def _prices(text: str) -> dict[str, tuple[float, float]]:
+    """`{"my-model": [0.5, 1.5]}` or `{"my-model": {"input": 0.5, "output": 1.5}}`: USD per
+    million input and output tokens, by model."""
+    if not text.strip():
+        return {}
+    example = '{"gpt-4o-mini": {"input": 0.15, "output": 0.60}}'
+    try:
+        table = json.loads(text)
+        if not isinstance(table, dict):
+            raise ValueError("not an object")
+        prices = {}
+        for model, price in table.items():
+            pair = (price["input"], price["output"]) if isinstance(price, dict) else price
+            low, high = (float(v) for v in pair)
+            if not (math.isfinite(low) and math.isfinite(high) and low >= 0 and high >= 0):
+                raise ValueError(f"negative or infinite price for {model}")
+            prices[str(model)] = (low, high)
+        return prices
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(
+            f"{ENV_LLM_PRICES} must map model names to USD per million input and output "
+            f"tokens: {exc}",
+            hint=f"set {ENV_LLM_PRICES}='{example}'",
+        ) from None
