@@ -256,3 +256,41 @@ def tables(settings: Settings, request: Request, _: dict[str, str]) -> Response:
             ],
         },
     )
+
+
+# -- the advisor (its operations live in shared.advisor.api) ------------------------------
+def _advised(result: tuple[int, dict[str, Any]]) -> Response:
+    status, payload = result
+    return Response(status, payload)
+
+
+@route("POST", "/api/advisor")
+def advisor_ask(settings: Settings, request: Request, _: dict[str, str]) -> Response:
+    """Answer `{"question": ...}` or explain `{"run_id": ...}`, with evidence; never acts."""
+    from shared.advisor import api as advisor
+
+    return _advised(advisor.ask(settings, json_body(request)))
+
+
+@route("GET", "/api/advisor/metrics")
+def advisor_metrics(settings: Settings, request: Request, _: dict[str, str]) -> Response:
+    """LLM usage and cost by day and role."""
+    from shared.advisor import api as advisor
+
+    return _advised(advisor.metrics(settings, request.query))
+
+
+@route("POST", "/api/advisor/proposals/{proposal_id}/approve")
+def advisor_approve(settings: Settings, request: Request, params: dict[str, str]) -> Response:
+    """Record that a person approved a proposal (nothing is applied)."""
+    from shared.advisor import api as advisor
+
+    return _advised(advisor.decide(settings, params["proposal_id"], "approve", json_body(request)))
+
+
+@route("POST", "/api/advisor/proposals/{proposal_id}/reject")
+def advisor_reject(settings: Settings, request: Request, params: dict[str, str]) -> Response:
+    """Record that a person rejected a proposal."""
+    from shared.advisor import api as advisor
+
+    return _advised(advisor.decide(settings, params["proposal_id"], "reject", json_body(request)))

@@ -48,3 +48,27 @@ def quality(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="tables", methods=["GET"], auth_level=AUTH)
 def tables(req: func.HttpRequest) -> func.HttpResponse:
     return _serve(req)
+
+
+@bp.function_name("advisor")
+@bp.route(route="advisor", methods=["POST"], auth_level=AUTH)
+def advisor(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
+
+
+@bp.function_name("advisor_metrics")
+@bp.route(route="advisor/metrics", methods=["GET"], auth_level=AUTH)
+def advisor_metrics(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
+
+
+@bp.function_name("advisor_approve")
+@bp.route(route="advisor/proposals/{proposal_id}/approve", methods=["POST"], auth_level=AUTH)
+def advisor_approve(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)
+
+
+@bp.function_name("advisor_reject")
+@bp.route(route="advisor/proposals/{proposal_id}/reject", methods=["POST"], auth_level=AUTH)
+def advisor_reject(req: func.HttpRequest) -> func.HttpResponse:
+    return _serve(req)

@@ -63,3 +63,38 @@ def test_serve_reports_bad_requests_as_json(base_url: str) -> None:
     assert status == 400 and "limit must be" in body["error"]
     status, body = fetch(f"{base_url}/api/health?deep=true")
     assert status == 200 and body["lake_reachable"] is True
+
+
+def test_the_advisor_answers_and_records_decisions_over_http(base_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "lake" / "landing" / "pos" / "orders" / "bad.csv"
+    bad.write_text("order_id\n1\n")
+    jobs.ingest_landing(Settings.from_env({}, lake_url=str(tmp_path / "lake")))
+    status, answer = fetch(
+        f"{base_url}/api/advisor",
+        "POST",
+        json.dumps({"question": "why was a file rejected?"}).encode(),
+    )
+    assert status == 200, answer
+    assert answer["requires_human_approval"] is True
+    assert answer["provider"] == "offline"
+    assert answer["kind"] == "failure_triage"
+    assert "bad.csv" in answer["answer"]
+    assert {"answer", "root_cause", "recommended_actions", "evidence", "confidence"} <= set(answer)
+    assert fetch(f"{base_url}/api/advisor", "POST", b"[1]")[0] == 400
+    assert (
+        fetch(f"{base_url}/api/advisor", "POST", json.dumps({"run_id": "nope"}).encode())[0] == 404
+    )
+
+    # The answer recommends actions, so it is stored as a pending proposal for a person.
+    decision = json.dumps({"by": "ana@example.com", "note": "ok"}).encode()
+    url = f"{base_url}/api/advisor/proposals/{answer['proposal_id']}"
+    status, decided = fetch(f"{url}/approve", "POST", decision)
+    assert status == 200, decided
+    assert fetch(f"{url}/reject", "POST", decision)[0] == 409
+    assert fetch(f"{base_url}/api/advisor/proposals/unknown/approve", "POST", b"{}")[0] in (
+        400,
+        404,
+    )
+
+    status, metrics = fetch(f"{base_url}/api/advisor/metrics?days=7")
+    assert status == 200, metrics

@@ -26,6 +26,10 @@ def indexed() -> dict[str, dict[str, Any]]:
 def test_every_function_is_indexed_with_its_trigger() -> None:
     functions = indexed()
     assert sorted(functions) == [
+        "advisor",
+        "advisor_approve",
+        "advisor_metrics",
+        "advisor_reject",
         "build_gold",
         "build_silver",
         "health",
@@ -65,10 +69,11 @@ def test_http_routes_need_a_function_key() -> None:
         assert trigger["authLevel"] == func.AuthLevel.FUNCTION, name
         for method in trigger["methods"]:
             routes[f"{method} /api/{trigger['route']}"] = name
-    status_routes = {r for r in contract.HTTP_ROUTES if not r.split()[1].startswith("/api/adv")}
-    assert set(routes) == status_routes
+    # The contract names the proposal `{id}`; the app calls it `{proposal_id}`.
+    deployed = {r.replace("{id}", "{proposal_id}") for r in contract.HTTP_ROUTES}
+    assert set(routes) == deployed
     # ...and the router serves the same paths.
-    assert status_routes <= {f"{m} {p}" for m, _, p in api.ROUTES}
+    assert deployed == {f"{m} {p}" for m, _, p in api.ROUTES}
 
 
 def test_local_settings_example_sets_every_schedule_and_the_connection() -> None:
