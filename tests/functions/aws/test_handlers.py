@@ -4,6 +4,7 @@ EventBridge schedules build Silver, API Gateway requests get the status routes."
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Iterator
 
@@ -231,3 +232,16 @@ def test_api_requests_are_parsed_from_both_payload_versions() -> None:
     assert handlers.api_request(v1) == ("POST", "/api/advisor", {}, b'{"q": 1}')
     encoded = {**v1, "body": base64.b64encode(b"\x00\xff").decode(), "isBase64Encoded": True}
     assert handlers.api_request(encoded)[3] == b"\x00\xff"
+
+
+def test_the_advisor_explains_a_run_through_api_gateway(api: str) -> None:
+    body = json.dumps({"run_id": api}).encode()
+    response = handlers.http(http_v2("POST", "/api/advisor", body=body, stage="prod"), None)
+
+    assert response["statusCode"] == 200, response["body"]
+    answer = json_body(response)
+    assert answer["run_id"] == api
+    assert answer["requires_human_approval"] is True
+    assert any(e["reference"].get("run_id") == api for e in answer["evidence"])
+    metrics = handlers.http(http_v2("GET", "/api/advisor/metrics", "days=1"), None)
+    assert metrics["statusCode"] == 200
