@@ -33,6 +33,13 @@ def base_url(tmp_path: Path) -> Iterator[str]:
     httpd.server_close()
 
 
+def lake_state(root: Path) -> dict[str, int]:
+    """Every file of the lake (tables, landing, rejected files) with its size."""
+    return {
+        p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*") if p.is_file()
+    }
+
+
 def fetch(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(url, data=body, method=method)
     try:
@@ -88,8 +95,16 @@ def test_the_advisor_answers_and_records_decisions_over_http(base_url: str, tmp_
     # The answer recommends actions, so it is stored as a pending proposal for a person.
     decision = json.dumps({"by": "ana@example.com", "note": "ok"}).encode()
     url = f"{base_url}/api/advisor/proposals/{answer['proposal_id']}"
+    before = lake_state(tmp_path / "lake")
     status, decided = fetch(f"{url}/approve", "POST", decision)
     assert status == 200, decided
+    assert decided["applied"] is False
+    assert decided["proposal"]["status"] == "approved"
+    assert decided["proposal"]["decided_by"] == "ana@example.com"
+    # Approving records the decision and applies nothing: only the proposals table moved.
+    after = lake_state(tmp_path / "lake")
+    changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    assert changed and all(p.startswith("_ops/advisor_proposals/") for p in changed), changed
     assert fetch(f"{url}/reject", "POST", decision)[0] == 409
     assert fetch(f"{base_url}/api/advisor/proposals/unknown/approve", "POST", b"{}")[0] in (
         400,
