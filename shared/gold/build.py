@@ -29,6 +29,8 @@ from shared.ops import RUNS, Run, utcnow
 
 FACT = "fact_sales"
 MONTHLY = "kpi_monthly"
+COHORTS = "cohort_retention"
+COUNTED = "('placed', 'shipped', 'delivered')"
 # Rows processed up to this long before the watermark are looked at again, in case clocks
 # of two hosts differ; recomputing an unchanged order gives the same rows.
 LOOKBACK = timedelta(minutes=10)
@@ -139,6 +141,7 @@ def _build(
             (result.recomputed_orders,) = cursor.execute(
                 "SELECT count(*) FROM affected"
             ).fetchall()[0]
+            before = _cohorts_before(lake, cursor, fact)
             lake.upsert(f"gold.{FACT}", fact, keys=["order_id", "line_no"])
             stream = lake.stream(f"gold.{FACT}", _columns(lake, f"gold.{FACT}"))
             cursor.register("fact_stream", stream)
@@ -148,6 +151,9 @@ def _build(
         if watermark is not None and lake.exists(f"gold.{MONTHLY}"):
             _merge_affected_months(lake, cursor, by_name[MONTHLY], fact)
             merged.add(MONTHLY)
+        if watermark is not None and lake.exists(f"gold.{COHORTS}"):
+            _merge_affected_cohorts(lake, cursor, by_name[COHORTS], fact, before)
+            merged.add(COHORTS)
         for model in models:
             if FACT in model.depends and model.name not in merged:
                 cursor.execute(f"CREATE TEMP TABLE {quote(model.name)} AS {model.sql}")
@@ -198,6 +204,79 @@ def _merge_affected_months(
         inner.close()
     lake.upsert(
         f"gold.{MONTHLY}", fresh, keys=["month"], delete_unmatched=f"t.month IN ({month_list})"
+    )
+
+
+def _cohorts_before(lake: Lake, con: duckdb.DuckDBPyConnection, changed: pa.Table) -> pa.Table:
+    """Before the changed fact rows are merged: the cohort (first counted month) of every
+    customer they touch, by their old or their new rows, since a change can move a customer
+    from one cohort to another."""
+    old = lake.read(f"gold.{FACT}", columns=["order_id", "customer_id", "order_ts", "status"])
+    con.register("old_fact", old)
+    con.register("changed_fact", changed)
+    try:
+        return to_arrow(
+            con,
+            f"""WITH touched AS (
+                SELECT customer_id FROM old_fact
+                WHERE order_id IN (SELECT order_id FROM affected)
+                UNION SELECT customer_id FROM changed_fact)
+            SELECT customer_id,
+                min(CAST(date_trunc('month', order_ts) AS DATE)) FILTER (
+                    WHERE status IN {COUNTED}) AS cohort_month
+            FROM old_fact WHERE customer_id IN (SELECT customer_id FROM touched)
+            GROUP BY customer_id""",
+        )
+    finally:
+        con.unregister("old_fact")
+        con.unregister("changed_fact")
+
+
+def _merge_affected_cohorts(
+    lake: Lake, con: duckdb.DuckDBPyConnection, model: Model, changed: pa.Table, before: pa.Table
+) -> None:
+    """cohort_retention for just the cohorts a change can touch: those the changed orders'
+    customers belonged to before and belong to now (every figure of a cohort depends only
+    on its own customers' orders), merged into Gold; a cohort left empty is deleted."""
+    con.register("changed_fact", changed)
+    con.register("cohorts_before", before)
+    try:
+        cohorts = [
+            row[0]
+            for row in con.execute(
+                f"""WITH touched AS (
+                    SELECT customer_id FROM changed_fact
+                    UNION SELECT customer_id FROM cohorts_before)
+                SELECT cohort_month FROM cohorts_before WHERE cohort_month IS NOT NULL
+                UNION
+                SELECT min(CAST(date_trunc('month', order_ts) AS DATE))
+                FROM {FACT} WHERE status IN {COUNTED}
+                    AND customer_id IN (SELECT customer_id FROM touched)
+                GROUP BY customer_id"""
+            ).fetchall()
+        ]
+    finally:
+        con.unregister("changed_fact")
+        con.unregister("cohorts_before")
+    if not cohorts:
+        return
+    cohort_list = ", ".join(f"DATE '{c.isoformat()}'" for c in sorted(cohorts))
+    inner = con.cursor()
+    try:
+        members = f"""SELECT customer_id FROM {FACT} WHERE status IN {COUNTED}
+            GROUP BY customer_id
+            HAVING min(CAST(date_trunc('month', order_ts) AS DATE)) IN ({cohort_list})"""
+        inner.register(
+            FACT, to_arrow(con, f"SELECT * FROM {FACT} WHERE customer_id IN ({members})")
+        )
+        fresh = to_arrow(inner, model.sql)
+    finally:
+        inner.close()
+    lake.upsert(
+        f"gold.{COHORTS}",
+        fresh,
+        keys=["cohort_month", "months_since"],
+        delete_unmatched=f"t.cohort_month IN ({cohort_list})",
     )
 
 

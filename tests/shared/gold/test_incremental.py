@@ -20,6 +20,7 @@ from shared.lake import Lake
 from shared.ops import RUNS
 from shared.silver.build import build_silver
 from tests.conftest import PII_KEY
+from tests.shared.gold.helpers import GOLD_NOW, customer, gold, order, parents, product
 
 
 def _day(path: Path) -> str:
@@ -72,3 +73,45 @@ def test_incremental_gold_equals_full_refresh(tmp_path: Path, contracts, con) ->
     # The months straddle January and February, so the marts have more than one row.
     assert len(incremental["kpi_monthly"]) == 2
     assert len(incremental["fact_sales"]) > 300
+
+
+def test_a_late_earlier_order_moves_its_customer_to_an_older_cohort(
+    land, deliver, lake, con, tmp_path: Path
+) -> None:
+    deliver(*parents(land, [customer("C1"), customer("C2")], [product("P1", "2.00", "5.00")]))
+    deliver(
+        land(
+            "orders",
+            "o1.csv",
+            [order("O1", "C1", "2024-02-10T10:00:00"), order("O2", "C2", "2024-02-12T10:00:00")],
+        ),
+        land("order_lines", "l1.csv", ["O1,1,P1,1,5.00,0", "O2,1,P1,1,5.00,0"]),
+    )
+    assert build_gold(lake, con, now=GOLD_NOW, lookback=timedelta(0)).status == "succeeded"
+    cohorts = [(str(r["cohort_month"]), r["cohort_size"]) for r in gold(lake, "cohort_retention")]
+    assert cohorts == [("2024-02-01", 2)]
+
+    # C1's January order arrives late: C1 moves from the February cohort to January's.
+    deliver(
+        land("orders", "o0.csv", [order("O0", "C1", "2024-01-05T10:00:00")]),
+        land("order_lines", "l0.csv", ["O0,1,P1,1,5.00,0"]),
+    )
+    result = build_gold(lake, con, now=GOLD_NOW, lookback=timedelta(0))
+    assert result.status == "succeeded" and result.recomputed_orders == 1
+    # Merged for the touched cohorts, not rewritten whole.
+    assert lake.delta("gold.cohort_retention").history(1)[0]["operation"] == "MERGE"
+
+    rows = [
+        (str(r["cohort_month"]), r["months_since"], r["cohort_size"], r["active_customers"])
+        for r in gold(lake, "cohort_retention")
+    ]
+    assert sorted(rows) == [
+        ("2024-01-01", 0, 1, 1),
+        ("2024-01-01", 1, 1, 1),
+        ("2024-02-01", 0, 1, 1),
+    ]
+    copy = tmp_path / "copy"
+    shutil.copytree(Path(lake.storage.local_path("")), copy)
+    full = Lake(LocalStorage(copy))
+    assert build_gold(full, con, full_refresh=True).status == "succeeded"
+    assert _tables(full) == _tables(lake)
