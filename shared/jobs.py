@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from providers.secrets import EnvSecrets, Secrets, secrets_for
@@ -179,6 +179,20 @@ def _held_note(what: str, holder: lease.Holder) -> str:
     )
 
 
-@lru_cache(maxsize=8)
+_STORES: dict[tuple[object, ...], Secrets] = {}
+# What picks a cloud store and reaches it: the settings, and the SDKs' own variables.
+_SDK_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "IDENTITY_", "MSI_")
+
+
 def _secret_store(settings: Settings) -> Secrets:
-    return secrets_for(settings, None)
+    key = (
+        settings.secrets_backend,
+        settings.secrets_prefix,
+        settings.secrets_ttl,
+        settings.keyvault_url,
+        settings.gcp_project,
+        tuple(sorted((k, v) for k, v in settings.environ.items() if k.startswith(_SDK_PREFIXES))),
+    )
+    if key not in _STORES:
+        _STORES[key] = secrets_for(settings, None)
+    return _STORES[key]

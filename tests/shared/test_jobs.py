@@ -65,3 +65,15 @@ def test_a_local_lake_on_the_env_backend_generates_a_key_once(
     key = platform.pii_key()
     assert (tmp_path / ".secrets" / "pii-hash-key").read_bytes() == key
     assert Platform(settings).pii_key() == key
+
+
+@pytest.mark.server
+def test_a_warm_process_reuses_the_cloud_store_and_its_cache(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    prefix = f"jobs-{uuid.uuid4().hex[:8]}/"
+    settings = aws_settings(tmp_path, moto_endpoint, prefix)
+    first, second = Platform(settings), Platform(settings)  # two invocations, one process
+    assert first.secrets is second.secrets
+    other = aws_settings(tmp_path, moto_endpoint, prefix + "x/")
+    assert Platform(other).secrets is not first.secrets  # other settings, another store
