@@ -24,6 +24,7 @@ T = TypeVar("T")
 COMMIT_ATTEMPTS = 8
 FRESH_SECONDS = 1.0
 READ_CACHE_ENTRIES = 32
+READ_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class Lake:
@@ -85,19 +86,15 @@ class Lake:
         filter: ds.Expression | None = None,
     ) -> pa.Table | None:
         """The table's rows (projected to `columns` where present), filtered in memory
-        after the scan, so files written by MERGE read as plain strings."""
+        after the scan, so files written by MERGE read as plain strings. The filter may
+        name only columns in `columns`: only those are read."""
         delta = self.delta(table)
         if delta is None:
             return None
         names = delta.schema().to_arrow().names
         wanted = None if columns is None else tuple(c for c in columns if c in names)
-        # The filter may name columns outside the projection: scan, filter, then project.
-        data = self._scan(table, delta, None if filter is not None else wanted)
-        if filter is not None:
-            data = data.filter(filter)
-            if wanted is not None:
-                data = data.select(list(wanted))
-        return data
+        data = self._scan(table, delta, wanted)
+        return data if filter is None else data.filter(filter)
 
     def stream(self, table: str, columns: list[str]) -> pa.RecordBatchReader | None:
         """The table's rows as a stream of batches, projected to those of `columns` that
@@ -135,7 +132,9 @@ class Lake:
         # Older versions of the same read are never asked for again: let them go.
         for stale in [k for k in self._reads if k[0] == table and k[2] == columns]:
             del self._reads[stale]
-        self._reads[key] = data
+        # Large reads are not kept: a job's memory must not grow with the lake.
+        if data.nbytes <= READ_CACHE_BYTES:
+            self._reads[key] = data
         while len(self._reads) > READ_CACHE_ENTRIES:
             self._reads.popitem(last=False)
         return data
