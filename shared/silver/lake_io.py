@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shared.contracts import Contract, ContractSet
-from shared.engine import quote
+from shared.engine import literal, quote
 from shared.lake import Lake
 from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, PROCESSED_BATCHES, RUNS
 from shared.silver import classify, outputs
@@ -105,21 +105,22 @@ def register_prior_known(lake: Lake, con: duckdb.DuckDBPyConnection, contract: C
         "SELECT NULL::VARCHAR AS _row_hash, NULL::VARCHAR AS _batch_id, "
         "NULL::BIGINT AS _row_number WHERE false"
     ]
-    sources = {
-        "held_scan": lake.read(f"quarantine.{contract.table}", columns=[*lineage, "status"]),
-        "dropped_scan": lake.read(
-            DROPPED_ROWS,
-            columns=[*lineage, "table_name"],
-            filter=pc.field("table_name") == contract.table,
-        ),
-    }
-    for name, data in sources.items():
-        if data is not None:
-            con.register(name, data)
-            live = " WHERE status <> 'released'" if name == "held_scan" else ""
-            parts.append(f"SELECT _row_hash, _batch_id, _row_number FROM {name}{live}")
+    held = lake.read(f"quarantine.{contract.table}", columns=[*lineage, "status"])
+    if held is not None:
+        con.register("held_scan", held)
+        parts.append(
+            "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
+        )
+    # Streamed and filtered in DuckDB: the dropped rows of every table are one table.
+    gone = lake.stream(DROPPED_ROWS, [*lineage, "table_name"])
+    if gone is not None:
+        con.register("dropped_scan", gone)
+        parts.append(
+            "SELECT _row_hash, _batch_id, _row_number FROM dropped_scan "
+            f"WHERE table_name = {literal(contract.table)}"
+        )
     con.execute(f"CREATE OR REPLACE TEMP TABLE prior_known AS {' UNION ALL '.join(parts)}")
-    for name, data in sources.items():
+    for name, data in (("held_scan", held), ("dropped_scan", gone)):
         if data is not None:
             con.unregister(name)
 
