@@ -389,8 +389,14 @@ def _decide(
             )
         )
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {classify.latest_sql(contract)}")
-        winners = "(SELECT r.* FROM rows r SEMI JOIN decided d ON r.rowid = d._rid AND d._wins)"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decided_wins AS {classify.latest_sql(contract)}")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW decided AS "
+            "SELECT c.*, d._wins FROM candidates c JOIN decided_wins d USING (_rid)"
+        )
+        winners = (
+            "(SELECT r.* FROM rows r SEMI JOIN decided_wins d ON r.rowid = d._rid AND d._wins)"
+        )
         to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, winners), params)
         dropped_parts.append(
             outputs.dropped_rows_sql(
