@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from shared.contracts import Contract
 from shared.engine import quote
+from shared.lake import STREAM_READAHEAD
 from shared.silver.normalize import normalise_texts
 
 
@@ -72,7 +73,7 @@ class Backlog:
         self._silver: str | None = None
         self._staged: list[str] = []
         wanted = sorted(set(new_batches) | set(retry.column("_batch_id").to_pylist()))
-        scan = bronze.scanner(filter=pc.field("_batch_id").isin(wanted))
+        scan = bronze.scanner(filter=pc.field("_batch_id").isin(wanted), **STREAM_READAHEAD)
         # Normalised one record batch at a time, so the text is never held twice.
         reader = pa.RecordBatchReader.from_batches(
             scan.projected_schema, (normalise_texts(batch) for batch in scan.to_batches())
