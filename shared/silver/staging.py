@@ -10,7 +10,8 @@ to its own keys, which no later chunk has.
 A backlog that fits one chunk goes straight from Bronze into DuckDB. A larger one is read
 once into a DuckDB table sorted by chunk (DuckDB spills it to disk above its memory limit);
 each chunk then reads only its own row groups, found by their min/max statistics. Writing
-Parquet files partitioned by chunk instead took three times as long.
+Parquet files partitioned by chunk instead took 1.3 to 1.7 times as long in all (measured on
+1M and 10M order lines), and an unsorted table made every chunk scan the whole backlog.
 """
 
 from __future__ import annotations
