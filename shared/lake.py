@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import (
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from providers.storage import Storage
@@ -24,6 +30,13 @@ T = TypeVar("T")
 COMMIT_ATTEMPTS = 8
 FRESH_SECONDS = 1.0
 READ_CACHE_ENTRIES = 32
+READ_CACHE_BYTES = 32 * 1024 * 1024
+# pyarrow reads ahead 16 batches of 4 files by default: hundreds of MB on a large table,
+# which a stream exists to avoid. Two batches of one file keep the reader busy enough.
+STREAM_READAHEAD = {"batch_readahead": 2, "fragment_readahead": 1}
+# Row groups of 128k rows rather than delta-rs's 1M: a reader decodes a whole row group
+# at once, and 1M rows of Bronze text took about 700 MB.
+WRITER_PROPERTIES = WriterProperties(max_row_group_size=128 * 1024)
 
 
 class Lake:
@@ -85,19 +98,15 @@ class Lake:
         filter: ds.Expression | None = None,
     ) -> pa.Table | None:
         """The table's rows (projected to `columns` where present), filtered in memory
-        after the scan, so files written by MERGE read as plain strings."""
+        after the scan, so files written by MERGE read as plain strings. The filter may
+        name only columns in `columns`: only those are read."""
         delta = self.delta(table)
         if delta is None:
             return None
         names = delta.schema().to_arrow().names
         wanted = None if columns is None else tuple(c for c in columns if c in names)
-        # The filter may name columns outside the projection: scan, filter, then project.
-        data = self._scan(table, delta, None if filter is not None else wanted)
-        if filter is not None:
-            data = data.filter(filter)
-            if wanted is not None:
-                data = data.select(list(wanted))
-        return data
+        data = self._scan(table, delta, wanted)
+        return data if filter is None else data.filter(filter)
 
     def stream(self, table: str, columns: list[str]) -> pa.RecordBatchReader | None:
         """The table's rows as a stream of batches, projected to those of `columns` that
@@ -108,7 +117,8 @@ class Lake:
             return None
         names = set(delta.schema().to_arrow().names)
         wanted = [c for c in columns if c in names]
-        return self._arrow_dataset(delta).scanner(columns=wanted).to_reader()
+        scanner = self._arrow_dataset(delta).scanner(columns=wanted, **STREAM_READAHEAD)
+        return scanner.to_reader()
 
     def _arrow_dataset(self, delta: DeltaTable) -> ds.Dataset:
         # On a local lake, pyarrow reads the table's current files itself: the dataset
@@ -135,7 +145,9 @@ class Lake:
         # Older versions of the same read are never asked for again: let them go.
         for stale in [k for k in self._reads if k[0] == table and k[2] == columns]:
             del self._reads[stale]
-        self._reads[key] = data
+        # Large reads are not kept: a job's memory must not grow with the lake.
+        if data.nbytes <= READ_CACHE_BYTES:
+            self._reads[key] = data
         while len(self._reads) > READ_CACHE_ENTRIES:
             self._reads.popitem(last=False)
         return data
@@ -243,6 +255,7 @@ class Lake:
             mode="append",
             schema_mode="merge",
             storage_options=self.options or None,
+            writer_properties=WRITER_PROPERTIES,
             commit_properties=CommitProperties(
                 custom_metadata=dict(metadata or {}), app_transactions=transactions
             ),

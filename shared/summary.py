@@ -101,12 +101,13 @@ def quarantine_by_rule(lake: Lake, contracts: ContractSet) -> list[dict[str, Any
 def quarantine_samples(lake: Lake, table: str, rule_id: str, limit: int = 3) -> list[dict]:
     held = lake.read(
         f"quarantine.{table}",
-        columns=["reason", "raw_row", "_source_file", "_row_number"],
+        columns=["reason", "raw_row", "_source_file", "_row_number", "rule_id", "status"],
         filter=(pc.field("rule_id") == rule_id) & (pc.field("status") != "released"),
     )
     if held is None:
         return []
-    samples = held.slice(0, limit).to_pylist()
+    shown = held.select(["reason", "raw_row", "_source_file", "_row_number"])
+    samples = shown.slice(0, limit).to_pylist()
     for sample in samples:
         sample["raw_row"] = json.loads(sample["raw_row"])
     return samples

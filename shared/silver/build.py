@@ -26,7 +26,7 @@ from shared.ops import (
     Run,
     utcnow,
 )
-from shared.silver import classify, lake_io, outputs
+from shared.silver import classify, lake_io, outputs, staging
 from shared.silver.normalize import hmac_sql, row_hash_sql
 from shared.silver.table_rules import RowTallies, evaluate_table_rules
 from shared.silver.validate import checked_select, raw, typed_select
@@ -197,31 +197,33 @@ def _build_table(
     present = set(bronze.schema.names)
     carried = sorted(c for c in present if c not in contract.columns and not c.startswith("_"))
     tallies = RowTallies()
-    # Batches are built in arrival order, a chunk at a time, so memory does not grow with
-    # the backlog; each chunk is exactly what one build of those batches would do.
-    for number, chunk in enumerate(_chunks(batches, state.chunk_rows)):
-        cursor = con.cursor()
-        set_clock(cursor, run.started_at)
-        try:
-            chunk_input = _Input(bronze, chunk, retry if number == 0 else retry.slice(0, 0))
+    new_ids = [b for b, _ in batches]
+    chunks = staging.chunk_count(sum(n for _, n in batches), state.chunk_rows)
+    # State that chunks compare with is read once, before any chunk writes: chunks have
+    # disjoint keys, so nothing one writes concerns another (see `staging`).
+    lake_io.register_parent_keys(lake, con, contracts, contract)
+    lake_io.register_prior_known(lake, con, contract)
+    wanted = lake_io.silver_columns_read(contract, carried)
+    with staging.Backlog(con, contract, bronze, new_ids, retry, chunks) as backlog:
+        backlog.stage_silver(lake.stream(f"silver.{table}", wanted), wanted)
+        for number in backlog:
+            digest = "\n".join(new_ids) + (f"\n{number}/{chunks}" if chunks > 1 else "")
+            write_id = hashlib.sha256(digest.encode()).hexdigest()[:24] if new_ids else run.run_id
             _build_chunk(
                 lake,
-                contracts,
-                cursor,
+                con,
                 contract,
                 pii_key,
                 run,
-                chunk_input,
+                _Chunk(backlog.silver_rows(number), write_id),
                 carried,
                 result,
                 tallies,
             )
-        finally:
-            cursor.close()
-        state.marks += [
-            {"table_name": table, "batch_id": b, "run_id": run.run_id, "processed_at": utcnow()}
-            for b in chunk
-        ]
+    state.marks += [
+        {"table_name": table, "batch_id": b, "run_id": run.run_id, "processed_at": utcnow()}
+        for b in new_ids
+    ]
     result.dq = evaluate_table_rules(
         lake, con, contract, result, run.run_id, tallies, state.dq_history
     )
@@ -230,43 +232,26 @@ def _build_table(
 
 
 @dataclass
-class _Input:
-    bronze: Any
-    batches: list[str]
-    retry: pa.Table
-
-
-def _chunks(batches: list[tuple[str, int]], limit: int) -> list[list[str]]:
-    """Consecutive groups of batches of at most `limit` rows (a larger batch alone);
-    one empty group when there are no new batches (held rows may still be rechecked)."""
-    groups: list[list[str]] = [[]]
-    size = 0
-    for batch_id, rows in batches:
-        if groups[-1] and size + rows > limit:
-            groups.append([])
-            size = 0
-        groups[-1].append(batch_id)
-        size += rows
-    return groups
+class _Chunk:
+    silver: str | None
+    """Relation of the existing Silver rows of this chunk's keys (a superset), or None."""
+    write_id: str
+    """Idempotency id of this chunk's appends."""
 
 
 def _build_chunk(
     lake: Lake,
-    contracts: ContractSet,
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
     pii_key: bytes,
     run: Run,
-    chunk: _Input,
+    chunk: _Chunk,
     carried: list[str],
     result: TableResult,
     tallies: RowTallies,
 ) -> None:
-    table = contract.table
-    new_batches = chunk.batches
-    lake_io.load_input(con, chunk.bronze, new_batches, chunk.retry)
-    present = set(chunk.bronze.schema.names)
-    lake_io.register_parent_keys(lake, con, contracts, contract)
+    """Build the input rows in `bronze_in` (one chunk of the table's input)."""
+    present = set(con.sql("SELECT * FROM bronze_in LIMIT 0").columns)
     # `_processed_at` is wall-clock time, not the run's clock: Gold reads Silver
     # incrementally from it, so it must only move forward.
     params = {
@@ -274,7 +259,7 @@ def _build_chunk(
         "contract_version": contract.version,
         "processed_at": utcnow(),
     }
-    _classify(con, contract, present, carried, pii_key, lake, table)
+    _classify(con, contract, present, carried, pii_key, chunk.silver)
 
     to_silver, dropped, replaces = _decide(con, contract, carried, params)
     fates = con.execute(
@@ -315,13 +300,11 @@ def _build_chunk(
     held_new = to_arrow(con, split + "b._origin = 'new'")
     held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
     result.status_changed += held_changed.num_rows
-    digest = hashlib.sha256("\n".join(new_batches).encode()).hexdigest()[:24]
-    write_id = digest if new_batches else run.run_id
     lake_io.write_results(
         lake,
         contract,
         lake_io.Outputs(to_silver, replaces, held_new, held_changed, released, dropped),
-        write_id,
+        chunk.write_id,
     )
     tallies.add(to_silver, held_new)
 
@@ -332,8 +315,7 @@ def _classify(
     present: set[str],
     carried: list[str],
     pii_key: bytes,
-    lake: Lake,
-    table: str,
+    silver: str | None,
 ) -> None:
     parent_keys = {rule.id: f"parent_keys_{i}" for i, rule in enumerate(contract.references)}
     typed = typed_select(contract, present, "bronze_in", [*carried, "_origin"])
@@ -358,7 +340,7 @@ def _classify(
             _warnings AS _dq_warnings
         FROM {source}"""
     )
-    lake_io.register_existing(lake, con, contract, carried)
+    lake_io.register_existing(con, contract, carried, silver)
     con.execute(f"CREATE OR REPLACE TEMP TABLE outcomes AS {classify.outcome_sql(contract)}")
     lake_io.register_current(con, contract)
     con.execute(f"CREATE OR REPLACE TEMP TABLE candidates AS {classify.candidates_sql(contract)}")
@@ -407,8 +389,14 @@ def _decide(
             )
         )
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {classify.latest_sql(contract)}")
-        winners = "(SELECT r.* FROM rows r SEMI JOIN decided d ON r.rowid = d._rid AND d._wins)"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decided_wins AS {classify.latest_sql(contract)}")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW decided AS "
+            "SELECT c.*, d._wins FROM candidates c JOIN decided_wins d USING (_rid)"
+        )
+        winners = (
+            "(SELECT r.* FROM rows r SEMI JOIN decided_wins d ON r.rowid = d._rid AND d._wins)"
+        )
         to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, winners), params)
         dropped_parts.append(
             outputs.dropped_rows_sql(

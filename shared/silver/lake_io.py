@@ -12,11 +12,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shared.contracts import Contract, ContractSet
-from shared.engine import quote
+from shared.engine import literal, quote
 from shared.lake import Lake
 from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, PROCESSED_BATCHES, RUNS
 from shared.silver import classify, outputs
-from shared.silver.normalize import normalise_texts
 from shared.silver.validate import LINEAGE
 
 
@@ -60,30 +59,6 @@ def retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:
     )
 
 
-def load_input(
-    con: duckdb.DuckDBPyConnection, bronze: Any, new_batches: list[str], retry: pa.Table
-) -> None:
-    batches = set(new_batches) | set(retry.column("_batch_id").to_pylist())
-    rows = normalise_texts(bronze.to_table(filter=pc.field("_batch_id").isin(sorted(batches))))
-    con.register("bronze_rows", rows)
-    con.register("retry_lineage", retry)
-    con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE bronze_in AS
-        SELECT b.*, CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
-            r._held_status
-        FROM bronze_rows b
-        LEFT JOIN retry_lineage r
-            ON r._batch_id = b._batch_id AND r._row_number = b._row_number
-        WHERE r._held_status IS NOT NULL
-           OR b._batch_id IN (SELECT _batch_id FROM new_batches)
-        """
-    )
-    for name in ("bronze_rows", "retry_lineage", "new_batches"):
-        con.unregister(name)
-
-
 def register_parent_keys(
     lake: Lake, con: duckdb.DuckDBPyConnection, contracts: ContractSet, contract: Contract
 ) -> None:
@@ -91,12 +66,15 @@ def register_parent_keys(
     (a quarantined parent has arrived; its own problem is reported on its own table)."""
     for i, rule in enumerate(contract.references):
         parts = []
-        silver = lake.read(f"silver.{rule.table}", columns=[rule.to])
+        # Streamed: a parent such as orders has as many keys as the lake has orders.
+        silver = lake.stream(f"silver.{rule.table}", [rule.to])
         if silver is not None:
             con.register(f"parent_silver_{i}", silver)
             parts.append(f"SELECT CAST({quote(rule.to)} AS VARCHAR) AS key FROM parent_silver_{i}")
-        held = lake.read(f"quarantine.{rule.table}", columns=[rule.to, "status"])
-        if held is not None and rule.to in contracts[rule.table].keys:
+        held = None
+        if rule.to in contracts[rule.table].keys:
+            held = lake.read(f"quarantine.{rule.table}", columns=[rule.to, "status"])
+        if held is not None:
             con.register(f"parent_held_{i}", held)
             parts.append(
                 f"SELECT {quote(rule.to)} AS key FROM parent_held_{i} WHERE status <> 'released'"
@@ -107,18 +85,59 @@ def register_parent_keys(
             f"CREATE OR REPLACE TEMP TABLE parent_keys_{i} AS "
             f"SELECT key FROM ({union}) WHERE key IS NOT NULL"
         )
+        for name, data in ((f"parent_silver_{i}", silver), (f"parent_held_{i}", held)):
+            if data is not None:
+                con.unregister(name)
+
+
+def silver_columns_read(contract: Contract, carried: list[str]) -> list[str]:
+    """The Silver columns a build compares new rows with."""
+    scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
+    return [*outputs.silver_columns(contract, carried), *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
+
+
+def register_prior_known(lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """`prior_known`: hash and lineage of the rows held in quarantine or dropped as
+    superseded before this table's build; a copy of a version that was later superseded
+    is still a copy, not a stale record."""
+    lineage = ["_row_hash", "_batch_id", "_row_number"]
+    parts = [
+        "SELECT NULL::VARCHAR AS _row_hash, NULL::VARCHAR AS _batch_id, "
+        "NULL::BIGINT AS _row_number WHERE false"
+    ]
+    held = lake.read(f"quarantine.{contract.table}", columns=[*lineage, "status"])
+    if held is not None:
+        con.register("held_scan", held)
+        parts.append(
+            "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
+        )
+    # Streamed and filtered in DuckDB: the dropped rows of every table are one table.
+    gone = lake.stream(DROPPED_ROWS, [*lineage, "table_name"])
+    if gone is not None:
+        con.register("dropped_scan", gone)
+        parts.append(
+            "SELECT _row_hash, _batch_id, _row_number FROM dropped_scan "
+            f"WHERE table_name = {literal(contract.table)}"
+        )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE prior_known AS {' UNION ALL '.join(parts)}")
+    for name, data in (("held_scan", held), ("dropped_scan", gone)):
+        if data is not None:
+            con.unregister(name)
 
 
 def register_existing(
-    lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str]
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    carried: list[str],
+    silver: str | None,
 ) -> None:
-    """From one stream of the Silver table: `silver_keyed` (every version of the keys in
-    this input; exact copies and re-runs can only be among them), `silver_seen` (their hash
-    and lineage) and `known` (hash and lineage of rows held in Silver, quarantine or dropped
-    as superseded, for the content hashes of this input)."""
+    """From `silver` (a relation of existing Silver rows with the columns of
+    `silver_columns_read`, or None): `silver_keyed` (every
+    version of the keys in this input; exact copies and re-runs can only be among them),
+    `silver_seen` (their hash and lineage) and `known` (hash and lineage of rows held in
+    Silver, quarantine or dropped as superseded, for the content hashes of this input)."""
     cols = outputs.silver_columns(contract, carried)
     scd = ["valid_from", "valid_to", "is_current"] if contract.scd2 else []
-    wanted = [*cols, *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
     empty = ", ".join(
         [quote(c) for c in cols]
         + [
@@ -128,38 +147,20 @@ def register_existing(
         + ["_row_hash", *LINEAGE, "_dq_warnings"]
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE silver_keyed AS SELECT {empty} FROM rows LIMIT 0")
-    silver = lake.stream(f"silver.{contract.table}", wanted)
     if silver is not None:
-        # Streamed, not pushed down: files written by MERGE hold string views (see Lake).
-        con.register("silver_scan", silver)
-        names = set(silver.schema.names)
-        shape = ", ".join(quote(c) if c in names else f"NULL AS {quote(c)}" for c in wanted)
         con.execute(
             f"""INSERT INTO silver_keyed BY NAME
-            SELECT {shape} FROM silver_scan s
+            SELECT * FROM {silver} s
             WHERE EXISTS (SELECT 1 FROM rows r WHERE {classify.keys_match(contract, "r", "s")})"""
         )
-        con.unregister("silver_scan")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW silver_seen AS "
         "SELECT _row_hash, _batch_id, _row_number FROM silver_keyed"
     )
-    lineage = ["_row_hash", "_batch_id", "_row_number"]
-    parts = ["SELECT _row_hash, _batch_id, _row_number FROM silver_seen"]
-    held = lake.read(f"quarantine.{contract.table}", columns=[*lineage, "status"])
-    if held is not None:
-        con.register("held_scan", held)
-        parts.append(
-            "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
-        )
-    # A copy of a version that was later superseded is still a copy, not a stale record.
-    gone = lake.read(DROPPED_ROWS, columns=lineage, filter=pc.field("table_name") == contract.table)
-    if gone is not None:
-        con.register("dropped_scan", gone)
-        parts.append("SELECT _row_hash, _batch_id, _row_number FROM dropped_scan")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE known AS
-        SELECT * FROM ({" UNION ALL ".join(parts)})
+        """CREATE OR REPLACE TEMP TABLE known AS
+        SELECT * FROM (SELECT _row_hash, _batch_id, _row_number FROM silver_seen
+                       UNION ALL SELECT * FROM prior_known)
         WHERE _row_hash IN (SELECT _row_hash FROM rows)"""
     )
 

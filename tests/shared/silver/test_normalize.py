@@ -50,6 +50,8 @@ def test_trim_strips_every_whitespace_and_blank_is_null(raw: str | None, expecte
 
 def test_whitespace_set_covers_python_isspace() -> None:
     assert all(ch in WHITESPACE for ch in " \t\n\r\x0b\x0c\u00a0\u2028\u3000")
+    every = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(WHITESPACE) == every | {"\ufeff", "\u200b"}
 
 
 def test_row_hash_is_sha256_of_fields_joined_by_unit_separator() -> None:

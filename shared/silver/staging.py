@@ -1,0 +1,159 @@
+"""Splitting a Silver build's input into chunks that touch disjoint keys.
+
+Everything a build decides about a row compares it only with rows of the same key: exact
+copies share the content hash, which covers the key; versions, staleness and SCD2 islands
+are per key. So a backlog split by a hash of the key builds chunk by chunk with exactly the
+result of one build, while memory stays bounded by the chunk. Existing Silver, held and
+dropped rows are read once per table, before any chunk writes: what a chunk writes belongs
+to its own keys, which no later chunk has.
+
+A backlog that fits one chunk goes straight from Bronze into DuckDB. A larger one is read
+once into a DuckDB table sorted by chunk (DuckDB spills it to disk above its memory limit);
+each chunk then reads only its own row groups, found by their min/max statistics. Writing
+Parquet files partitioned by chunk instead took 1.3 to 1.7 times as long in all (measured on
+1M and 10M order lines), and an unsorted table made every chunk scan the whole backlog.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shared.contracts import Contract
+from shared.engine import quote
+from shared.lake import STREAM_READAHEAD
+from shared.silver.normalize import normalise_texts
+
+
+def chunk_count(rows: int, limit: int) -> int:
+    return max(1, math.ceil(rows / max(1, limit)))
+
+
+def key_text_sql(contract: Contract, typed: bool) -> str:
+    """SQL for a row's key as text, as the content hash renders it: the typed value cast to
+    text, or the normalised text when it does not type. `typed` says the columns already
+    hold typed values (Silver rows) rather than normalised text (Bronze rows)."""
+    parts = []
+    for key in contract.keys:
+        column = quote(key)
+        sql_type = contract.columns[key].sql_type
+        if typed or sql_type == "VARCHAR":
+            parts.append(f"CAST({column} AS VARCHAR)")
+        else:
+            parts.append(f"coalesce(CAST(TRY_CAST({column} AS {sql_type}) AS VARCHAR), {column})")
+    return f"concat_ws(chr(31), {', '.join(f'coalesce({p}, chr(0))' for p in parts)})"
+
+
+def chunk_sql(contract: Contract, chunks: int, *, typed: bool) -> str:
+    """SQL for the chunk (0 .. chunks-1) a row's key belongs to."""
+    return f"CAST(hash({key_text_sql(contract, typed)}) % {chunks} AS INTEGER)"
+
+
+class Backlog:
+    """The input rows of one table's build (new batches, plus held rows to judge again),
+    split into `chunks` key-disjoint chunks. Iterating loads each chunk in turn as the temp
+    table `bronze_in` (normalised text, lineage, `_origin` new or retry, `_held_status`)."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        contract: Contract,
+        bronze: Any,
+        new_batches: list[str],
+        retry: pa.Table,
+        chunks: int,
+    ) -> None:
+        self.con = con
+        self.contract = contract
+        self.chunks = chunks
+        self._silver: str | None = None
+        self._staged: list[str] = []
+        wanted = sorted(set(new_batches) | set(retry.column("_batch_id").to_pylist()))
+        scan = bronze.scanner(filter=pc.field("_batch_id").isin(wanted), **STREAM_READAHEAD)
+        # Normalised one record batch at a time, so the text is never held twice.
+        reader = pa.RecordBatchReader.from_batches(
+            scan.projected_schema, (normalise_texts(batch) for batch in scan.to_batches())
+        )
+        con.register("bronze_rows", reader)
+        con.register("retry_lineage", retry)
+        con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))
+        rows = """
+            SELECT b.*, CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
+                r._held_status
+            FROM bronze_rows b
+            LEFT JOIN retry_lineage r
+                ON r._batch_id = b._batch_id AND r._row_number = b._row_number
+            WHERE r._held_status IS NOT NULL
+               OR b._batch_id IN (SELECT _batch_id FROM new_batches)
+        """
+        try:
+            if chunks == 1:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE bronze_in AS {rows}")
+            else:
+                self._stage("backlog_input", rows, typed=False)
+        finally:
+            for name in ("bronze_rows", "retry_lineage", "new_batches"):
+                con.unregister(name)
+
+    def _stage(self, name: str, rows: str, *, typed: bool) -> None:
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *, "
+            f"{chunk_sql(self.contract, self.chunks, typed=typed)} AS _chunk "
+            f"FROM ({rows}) ORDER BY _chunk"
+        )
+        self._staged.append(name)
+
+    def __iter__(self) -> Iterator[int]:
+        """Chunk numbers with rows, each loaded as `bronze_in` in turn."""
+        if not self._staged:
+            yield 0
+            return
+        present = self.con.execute(
+            "SELECT DISTINCT _chunk FROM backlog_input ORDER BY _chunk"
+        ).fetchall()
+        for (i,) in present:
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE bronze_in AS "
+                f"SELECT * EXCLUDE (_chunk) FROM backlog_input WHERE _chunk = {i}"
+            )
+            yield i
+
+    def stage_silver(self, silver: pa.RecordBatchReader | None, columns: list[str]) -> None:
+        """Existing Silver rows (read once, before any chunk writes) shaped to `columns`
+        (NULL where the table lacks one); `silver_rows(i)` gives chunk i's share."""
+        self._silver = None
+        if silver is None:
+            return
+        names = set(silver.schema.names)
+        shape = ", ".join(quote(c) if c in names else f"NULL AS {quote(c)}" for c in columns)
+        self.con.register("silver_stream", silver)
+        self._silver = f"(SELECT {shape} FROM silver_stream)"
+        if self._staged:
+            try:
+                self._stage("backlog_silver", self._silver, typed=True)
+            finally:
+                self.con.unregister("silver_stream")
+
+    def silver_rows(self, i: int) -> str | None:
+        """A relation of chunk i's existing Silver rows (a superset: every key of the
+        chunk), or None when Silver has none. A single chunk streams the table."""
+        if self._silver is None or not self._staged:
+            return self._silver
+        return f"(SELECT * EXCLUDE (_chunk) FROM backlog_silver WHERE _chunk = {i})"
+
+    def close(self) -> None:
+        if self._silver is not None and not self._staged:
+            self.con.unregister("silver_stream")
+        for name in self._staged:
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def __enter__(self) -> Backlog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
