@@ -103,10 +103,12 @@ def ingest_landing(
     names: list[str] | None = None,
     *,
     progress: Callable[[IngestResult], None] | None = None,
+    platform: Platform | None = None,
 ) -> list[IngestResult]:
     """Ingest files already in the lake's landing zone (a blob drop), by their lake paths
-    (`landing/pos/orders/x.csv`) or all of them; on any backend."""
-    platform = Platform(settings)
+    (`landing/pos/orders/x.csv`) or all of them; on any backend. A caller that goes on to
+    use the lake passes its `platform`, so the storage client and identity are set up once."""
+    platform = platform or Platform(settings)
     lake = platform.lake
     files = landing_files(lake, names)
     con = connect(settings)

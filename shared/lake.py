@@ -182,18 +182,11 @@ class Lake:
         attempt: a concurrent writer committing the same id makes this commit fail (Delta
         checks transaction ids), and the retry then leaves that batch out."""
 
+        if not batches:
+            return []
+
         def attempt() -> list[str]:
-            delta = self.delta(table)
-            if delta is None and batches:
-                # Delta checks transaction ids against concurrent commits only once the
-                # table exists: writers racing to create it with the same id would all
-                # win. The table is created empty first; then the ids are checked.
-                schema = next(iter(batches.values())).schema
-                self._write_append(self.url(table), schema.empty_table(), [], None)
-                self._missing.discard(table)
-                delta = self.delta(table)
-            if delta is None:
-                return []
+            delta = self._existing(table, next(iter(batches.values())).schema)
             # The ids are checked on the very snapshot the write commits against, so a
             # commit slipping in between is caught by Delta as a conflict.
             todo = [
@@ -203,7 +196,7 @@ class Lake:
             ]
             if todo:
                 data = pa.concat_tables([batches[i] for i in todo], promote_options="default")
-                self._write_append(delta, data, todo, metadata)
+                self._write_append(delta, data, _transactions(todo), metadata)
             return todo
 
         return self._retry(table, attempt)
@@ -216,23 +209,12 @@ class Lake:
         refuse ours. Not retried: the caller looks again and decides."""
         self._missing.discard(table)
         self._checked.pop(table, None)
-        delta = self.delta(table)
-        if delta is None:
-            self._write_append(self.url(table), data.schema.empty_table(), [], None)
-            self._missing.discard(table)
-            delta = self.delta(table)
-            assert delta is not None
+        delta = self._existing(table, data.schema)
         if (delta.transaction_version(app_id) or 0) != expected:
             return False
-        transactions = [Transaction(app_id=app_id, version=expected + 1)]
         try:
-            write_deltalake(
-                delta,
-                data,
-                mode="append",
-                schema_mode="merge",
-                storage_options=self.options or None,
-                commit_properties=CommitProperties(app_transactions=transactions),
+            self._write_append(
+                delta, data, [Transaction(app_id=app_id, version=expected + 1)], None
             )
         except CommitFailedError:
             self._open.pop(table, None)
@@ -241,14 +223,26 @@ class Lake:
             self._checked.pop(table, None)
         return True
 
+    def _existing(self, table: str, schema: pa.Schema) -> DeltaTable:
+        """The table, created empty first if it does not exist. Delta checks transaction
+        ids against concurrent commits only once a table exists: writers racing to create
+        it with the same id would all win, so ids are only ever committed to an existing
+        table."""
+        delta = self.delta(table)
+        if delta is None:
+            self._write_append(self.url(table), schema.empty_table(), [], None)
+            self._missing.discard(table)
+            delta = self.delta(table)
+            assert delta is not None
+        return delta
+
     def _write_append(
         self,
         target: DeltaTable | str,
         data: pa.Table,
-        app_ids: list[str],
+        transactions: list[Transaction],
         metadata: Mapping[str, str] | None,
     ) -> None:
-        transactions = [Transaction(app_id=i, version=1) for i in app_ids] or None
         write_deltalake(
             target,
             data,
@@ -257,7 +251,7 @@ class Lake:
             storage_options=self.options or None,
             writer_properties=WRITER_PROPERTIES,
             commit_properties=CommitProperties(
-                custom_metadata=dict(metadata or {}), app_transactions=transactions
+                custom_metadata=dict(metadata or {}), app_transactions=transactions or None
             ),
         )
 
@@ -356,6 +350,11 @@ class Lake:
                 time.sleep(delay * (1 + random.random()))
                 delay *= 2
         raise AssertionError("unreachable")
+
+
+def _transactions(app_ids: list[str]) -> list[Transaction]:
+    """Idempotency ids as Delta transactions: version 1 means "this batch is in"."""
+    return [Transaction(app_id=i, version=1) for i in app_ids]
 
 
 def _lost_race(exc: DeltaError) -> bool:

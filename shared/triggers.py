@@ -11,10 +11,13 @@ import json
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import ConfigError, FileRejectedError
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # the lake loads deltalake: only the calls that need it import it
+    from shared.lake import Lake
 
 JOBS = ("silver", "gold", "monitor", "reconcile")
 MAX_ATTEMPTS = 5
@@ -33,8 +36,9 @@ def ingest_blob(
     are: the file is fine, and the reconciliation timer loads it once the setting is fixed."""
     from shared import jobs
 
+    platform = jobs.Platform(settings)
     try:
-        results = jobs.ingest_landing(settings, [lake_path])
+        results = jobs.ingest_landing(settings, [lake_path], platform=platform)
     except FileNotFoundError:
         return {"file": lake_path, "status": "gone"}  # moved or deleted since the event
     except FileRejectedError as exc:  # not a landing path at all
@@ -42,11 +46,11 @@ def ingest_blob(
     except ConfigError:
         raise
     except Exception as exc:
-        return _failed(settings, lake_path, exc, max_attempts)
+        return _failed(platform.lake, lake_path, exc, max_attempts)
     if not results:
         return {"file": lake_path, "status": "ignored", "reason": "not a file to ingest"}
     (result,) = results
-    _forget_attempts(settings, lake_path)
+    _forget_attempts(platform.lake, lake_path)
     return {
         "file": lake_path,
         "status": result.status,
@@ -92,14 +96,9 @@ def reconcile(settings: Settings) -> dict[str, Any]:
     """Ingest every landing file the blob trigger never delivered (events are at least once,
     but can be late or lost): files with no ingest ledger entry."""
     from shared import jobs
-    from shared.ingest import landing_files
-    from shared.ops import INGEST_LEDGER
 
-    lake = jobs.Platform(settings).lake
-    ledger = lake.read(INGEST_LEDGER, columns=["source_file"])
-    seen = set(ledger.column("source_file").to_pylist()) if ledger is not None else set()
-    missed = [f.lake_path for f in landing_files(lake) if f.lake_path not in seen]
-    results = jobs.ingest_landing(settings, [p for p in missed if p]) if missed else []
+    missed = _not_ledgered(jobs.Platform(settings).lake)
+    results = jobs.ingest_landing(settings, missed) if missed else []
     counts = Counter(r.status for r in results)
     if results:
         log.warning("reconciliation ingested %d landing files the trigger missed", len(results))
@@ -111,7 +110,6 @@ def monitor(settings: Settings, *, now: datetime | None = None) -> dict[str, Any
     Silver, failed runs of the last day, a blocked Gold, critical checks failing. Recorded
     as a `monitor` run in `_ops.runs`; findings are logged as warnings."""
     from shared import jobs
-    from shared.ingest import landing_files
     from shared.ops import INGEST_LEDGER, PROCESSED_BATCHES, RUNS, Run, utcnow
 
     clock = now or utcnow()
@@ -122,8 +120,7 @@ def monitor(settings: Settings, *, now: datetime | None = None) -> dict[str, Any
 
     ledger = lake.read(INGEST_LEDGER, columns=["source_file", "table_name", "batch_id", "status"])
     ledger_rows = ledger.to_pylist() if ledger is not None else []
-    seen = {r["source_file"] for r in ledger_rows}
-    waiting = [f.lake_path for f in landing_files(lake) if f.lake_path not in seen]
+    waiting = _not_ledgered(lake, {r["source_file"] for r in ledger_rows})
     if waiting:
         findings.append(f"{len(waiting)} landing files are not ingested yet (e.g. {waiting[0]})")
     done = lake.read(PROCESSED_BATCHES, columns=["table_name", "batch_id"])
@@ -152,18 +149,26 @@ def monitor(settings: Settings, *, now: datetime | None = None) -> dict[str, Any
     return {"job": "monitor", "run_id": run.run_id, "status": "succeeded", "findings": findings}
 
 
+def _not_ledgered(lake: Lake, seen: set[str] | None = None) -> list[str]:
+    """Lake paths of the landing files with no ingest ledger entry (`seen`: the ledger's
+    source files, when the caller has read them already)."""
+    from shared.ingest import landing_files
+    from shared.ops import INGEST_LEDGER
+
+    if seen is None:
+        ledger = lake.read(INGEST_LEDGER, columns=["source_file"])
+        seen = set(ledger.column("source_file").to_pylist()) if ledger is not None else set()
+    return [f.lake_path for f in landing_files(lake) if f.lake_path and f.lake_path not in seen]
+
+
 def _attempts_path(lake_path: str) -> str:
     return f"{ATTEMPTS}/{lake_path}.json"
 
 
-def _failed(
-    settings: Settings, lake_path: str, exc: Exception, max_attempts: int
-) -> dict[str, Any]:
-    from shared import jobs
+def _failed(lake: Lake, lake_path: str, exc: Exception, max_attempts: int) -> dict[str, Any]:
     from shared.ingest import record_rejection, set_aside
     from shared.ops import new_run_id, utcnow
 
-    lake = jobs.Platform(settings).lake
     path = _attempts_path(lake_path)
     previous = json.loads(lake.storage.read_bytes(path)) if lake.storage.exists(path) else {}
     attempts = int(previous.get("attempts", 0)) + 1
@@ -183,10 +188,7 @@ def _failed(
     return {"file": lake_path, "status": "rejected", "reason": reason}
 
 
-def _forget_attempts(settings: Settings, lake_path: str) -> None:
-    from shared import jobs
-
-    storage = jobs.Platform(settings).lake.storage
+def _forget_attempts(lake: Lake, lake_path: str) -> None:
     path = _attempts_path(lake_path)
-    if storage.exists(path):
-        storage.delete(path)
+    if lake.storage.exists(path):
+        lake.storage.delete(path)
