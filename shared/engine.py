@@ -3,17 +3,23 @@ a thread count, and the run's clock as `run_now()` for contract expressions."""
 
 from __future__ import annotations
 
+import os
+import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from shared.settings import Settings
 
 
 def connect(settings: Settings, *, now: datetime | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection for one job."""
+    """An in-memory DuckDB connection for one job (and Arrow's allocator set for one)."""
+    _use_jemalloc()
 
     # Insertion order stays preserved: landing files are read in file order, which is what
     # gives each Bronze row its `_row_number`.
@@ -30,6 +36,42 @@ def connect(settings: Settings, *, now: datetime | None = None) -> duckdb.DuckDB
     con.execute("SET TimeZone = 'UTC'")
     set_clock(con, now or datetime.now())
     return con
+
+
+def _use_jemalloc() -> None:
+    # pyarrow's default mimalloc keeps freed memory for reuse: a Gold build of 10M order
+    # lines peaked 0.3 GB higher with it than with jemalloc, at the same speed (the system
+    # allocator costs CPU instead). A pool chosen by ARROW_DEFAULT_MEMORY_POOL is left alone.
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    with suppress(NotImplementedError):  # a pyarrow built without jemalloc (Windows wheels)
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
+@contextmanager
+def memory_capped(con: duckdb.DuckDBPyConnection, limit: int) -> Iterator[None]:
+    """DuckDB's memory limit lowered to at most `limit` bytes for a while (e.g. while a
+    result streams out to a writer that needs memory of its own), then put back (as DuckDB
+    renders it: to a tenth of its unit)."""
+    (current,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    if _bytes(current) <= limit:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{limit}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{current}'")
+
+
+def _bytes(setting: str) -> float:
+    """DuckDB's rendering of a size ('640.0 MiB', '2GB', '1.5 GiB') in bytes."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B\s*", setting, re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"not a DuckDB memory size: {setting!r}")
+    number, unit, binary = match.groups()
+    power = "KMGT".index(unit.upper()) + 1 if unit else 0
+    return float(number) * (1024 if binary else 1000) ** power
 
 
 def set_clock(con: duckdb.DuckDBPyConnection, now: datetime) -> None:

@@ -37,6 +37,9 @@ STREAM_READAHEAD = {"batch_readahead": 2, "fragment_readahead": 1}
 # Row groups of 128k rows rather than delta-rs's 1M: a reader decodes a whole row group
 # at once, and 1M rows of Bronze text took about 700 MB.
 WRITER_PROPERTIES = WriterProperties(max_row_group_size=128 * 1024)
+# delta-rs holds a file in memory until it is uploaded whole: files of 32 MB rather than its
+# 100 MB default keep a streamed write of a large table about 100 MB smaller.
+TARGET_FILE_SIZE = 32 * 1024 * 1024
 
 
 class Lake:
@@ -249,21 +252,27 @@ class Lake:
             mode="append",
             schema_mode="merge",
             storage_options=self.options or None,
+            target_file_size=TARGET_FILE_SIZE,
             writer_properties=WRITER_PROPERTIES,
             commit_properties=CommitProperties(
                 custom_metadata=dict(metadata or {}), app_transactions=transactions or None
             ),
         )
 
-    def overwrite(self, table: str, data: pa.Table) -> None:
+    def overwrite(self, table: str, data: pa.Table | Callable[[], pa.RecordBatchReader]) -> None:
+        """Replace the table's rows (and schema). `data` may be a function returning a
+        stream of batches, which delta-rs writes as they come, so a table larger than
+        memory never sits in Arrow whole; it is called again if the commit is retried."""
         self._retry(
             table,
             lambda: write_deltalake(
                 self._target(table),
-                data,
+                data if isinstance(data, pa.Table) else data(),
                 mode="overwrite",
                 schema_mode="overwrite",
                 storage_options=self.options or None,
+                target_file_size=TARGET_FILE_SIZE,
+                writer_properties=WRITER_PROPERTIES,
             ),
         )
 

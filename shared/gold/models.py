@@ -9,9 +9,14 @@ The build order follows the `depends` lines."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from shared.errors import TerminalError
 
@@ -60,3 +65,53 @@ def load_models(directory: Path = MODELS_DIR) -> list[Model]:
     for name in sorted(models):
         visit(name, ())
     return ordered
+
+
+def input_columns(
+    con: duckdb.DuckDBPyConnection, models: list[Model], extra: dict[str, set[str]]
+) -> dict[str, set[str] | None]:
+    """Per input relation, the column names that the models reading it (and `extra`, for
+    the build's own queries) name anywhere; None (every column) when one of them selects
+    `*` straight from it. Read from DuckDB's parse tree, so names in comments or strings do
+    not count. A superset of what is read, which is all that loading needs: a column no
+    model names is not loaded (lineage, hashes and file names are most of Silver's bytes)."""
+    wanted: dict[str, set[str] | None] = {name: set(cols) for name, cols in extra.items()}
+    for model in models:
+        tree = json.loads(
+            con.execute("SELECT json_serialize_sql($sql)", {"sql": model.sql}).fetchall()[0][0]
+        )
+        if tree.get("error"):
+            raise TerminalError(f"gold model {model.name}: {tree.get('error_message')}")
+        named = {n["column_names"][-1] for n in _nodes(tree) if n.get("class") == "COLUMN_REF"}
+        starred = {t for n in _nodes(tree) if n.get("type") == "SELECT_NODE" for t in _starred(n)}
+        for name in model.inputs:
+            current = wanted.setdefault(name, set())
+            if name in starred or current is None:
+                wanted[name] = None
+            else:
+                current |= named
+    return wanted
+
+
+def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(tree, dict):
+        yield tree
+        for value in tree.values():
+            yield from _nodes(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _nodes(value)
+
+
+def _starred(select: dict[str, Any]) -> set[str]:
+    """Tables a SELECT takes `*` from: those of its own FROM clause, joins included."""
+    if not any(item.get("class") == "STAR" for item in select.get("select_list", [])):
+        return set()
+    tables, stack = set(), [select.get("from_table") or {}]
+    while stack:
+        node = stack.pop()
+        if node.get("type") == "BASE_TABLE":
+            tables.add(node.get("table_name"))
+        elif node.get("type") == "JOIN":
+            stack += [node.get("left") or {}, node.get("right") or {}]
+    return tables

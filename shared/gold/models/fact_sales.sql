@@ -10,28 +10,32 @@ WITH lines AS (
     FROM silver_order_lines l
     JOIN silver_orders o USING (order_id)
 ),
-customer_version AS (
-    SELECT l.order_id, l.line_no,
-        coalesce(arg_max(c.customer_key, c.valid_from) FILTER (WHERE c.valid_from <= l.order_ts),
-                 arg_min(c.customer_key, c.valid_from)) AS customer_key
-    FROM lines l JOIN dim_customer c USING (customer_id)
-    GROUP BY ALL
+-- The earliest version of each customer and product, for orders older than all of them.
+first_customer AS (
+    SELECT customer_id, arg_min(customer_key, valid_from) AS customer_key
+    FROM dim_customer GROUP BY customer_id
 ),
-product_version AS (
-    SELECT l.order_id, l.line_no,
-        coalesce(arg_max(p.product_key, p.valid_from) FILTER (WHERE p.valid_from <= l.order_ts),
-                 arg_min(p.product_key, p.valid_from)) AS product_key
-    FROM lines l JOIN dim_product p USING (product_id)
-    GROUP BY ALL
+first_product AS (
+    SELECT product_id, arg_min(product_key, valid_from) AS product_key
+    FROM dim_product GROUP BY product_id
 ),
 valued AS (
-    SELECT l.*, cv.customer_key, pv.product_key,
+    SELECT l.*,
+        coalesce(c.customer_key, fc.customer_key) AS customer_key,
+        coalesce(p.product_key, fp.product_key) AS product_key,
         -- Decimal arithmetic throughout (a DOUBLE would turn 13.185 into 13.18).
         CAST(l.quantity * l.unit_price * (100 - l.discount_pct) * 0.01 AS DECIMAL(18, 2))
             AS net_revenue
     FROM lines l
-    LEFT JOIN customer_version cv USING (order_id, line_no)
-    LEFT JOIN product_version pv USING (order_id, line_no)
+    -- A version is valid from valid_from until valid_to (exclusive; NULL while current),
+    -- and the versions of a key do not overlap: a hash join on the key with the interval
+    -- as a filter finds the one valid at order_ts.
+    LEFT JOIN dim_customer c ON c.customer_id = l.customer_id
+        AND c.valid_from <= l.order_ts AND (c.valid_to IS NULL OR l.order_ts < c.valid_to)
+    LEFT JOIN dim_product p ON p.product_id = l.product_id
+        AND p.valid_from <= l.order_ts AND (p.valid_to IS NULL OR l.order_ts < p.valid_to)
+    LEFT JOIN first_customer fc ON fc.customer_id = l.customer_id
+    LEFT JOIN first_product fp ON fp.product_id = l.product_id
 )
 SELECT
     v.order_id,
