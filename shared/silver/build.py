@@ -204,7 +204,11 @@ def _build_table(
     lake_io.register_parent_keys(lake, con, contracts, contract)
     lake_io.register_prior_known(lake, con, contract)
     wanted = lake_io.silver_columns_read(contract, carried)
-    with staging.Backlog(con, contract, bronze, new_ids, retry, chunks) as backlog:
+    held_ids = retry.column("_batch_id").to_pylist()
+    with (
+        lake_io.bronze_files(lake, con, table, bronze.schema, {*new_ids, *held_ids}) as rows,
+        staging.Backlog(con, contract, rows, new_ids, retry, chunks) as backlog,
+    ):
         backlog.stage_silver(lake.stream(f"silver.{table}", wanted), wanted)
         for number in backlog:
             digest = "\n".join(new_ids) + (f"\n{number}/{chunks}" if chunks > 1 else "")

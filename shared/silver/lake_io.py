@@ -4,7 +4,11 @@ its results. The decisions themselves are SQL in `classify`, `validate` and `out
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -15,7 +19,7 @@ from shared.contracts import Contract, ContractSet
 from shared.engine import literal, quote
 from shared.lake import Lake
 from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, PROCESSED_BATCHES, RUNS
-from shared.silver import classify, outputs
+from shared.silver import classify, outputs, staging
 from shared.silver.validate import LINEAGE
 
 
@@ -36,6 +40,26 @@ def new_batches(
     ).fetchall()
     con.unregister("bronze_scan")
     return [(b, n) for b, n in batches if (table, b) not in processed]
+
+
+@contextmanager
+def bronze_files(
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: pa.Schema,
+    batch_ids: Collection[str],
+) -> Iterator[staging.Bronze]:
+    """The Bronze files that hold these batches, where DuckDB's Parquet reader can read
+    them: on a cloud lake, copied to the local disk DuckDB spills to, and removed after."""
+    (spill,) = con.execute("SELECT current_setting('temp_directory')").fetchall()[0]
+    folder = Path(spill or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bronze-", dir=folder) as copies:
+        files = lake.local_files(
+            f"bronze.{table}", Path(copies), column="_batch_id", values=batch_ids
+        )
+        yield staging.Bronze(files, schema)
 
 
 def retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:

@@ -14,12 +14,6 @@ against plain Python).
 from __future__ import annotations
 
 import hashlib
-from typing import TypeVar
-
-import pyarrow as pa
-import pyarrow.compute as pc
-
-T = TypeVar("T", pa.Table, pa.RecordBatch)
 
 # Every character `str.isspace` accepts (a test checks the list against Python's), plus the
 # byte-order mark and zero-width space. Written out: scanning all of Unicode at import took
@@ -32,17 +26,17 @@ FIELD_SEPARATOR = "\x1f"
 NULL_MARK = "\x00"
 
 
-def normalise_texts(table: T) -> T:
-    """Every text column not starting with '_' trimmed (the WHITESPACE set, from both ends)
-    and blank made NULL, in a table or a record batch. Done in Arrow before SQL sees the
-    rows: Arrow's set trim is about ten times faster than a regular expression in DuckDB."""
-    for index, field in enumerate(table.schema):
-        if field.name.startswith("_") or not pa.types.is_string(field.type):
-            continue
-        trimmed = pc.utf8_trim(table.column(index), characters=WHITESPACE)
-        blank = pc.equal(trimmed, "")
-        table = table.set_column(index, field, pc.if_else(blank, None, trimmed))
-    return table
+def normalise_sql(expr: str) -> str:
+    """SQL normalising a text expression: trimmed of the WHITESPACE set from both ends, and
+    NULL when that leaves ''. The trim runs only on values whose first or last character is
+    in the set, found by a regular expression: trimming every value took five times as long
+    (2.4 s against 0.4 s for the 1.2M Bronze order rows of the 1M benchmark)."""
+    edge = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]"
+    chars = "'" + WHITESPACE.replace("'", "''") + "'"
+    return (
+        f"nullif(CASE WHEN regexp_matches({expr}, '^{edge}|{edge}$') "
+        f"THEN trim({expr}, {chars}) ELSE {expr} END, '')"
+    )
 
 
 def hmac_sql(expr: str, key: bytes) -> str:
@@ -63,7 +57,7 @@ def row_hash_sql(exprs: list[str]) -> str:
 
 
 def normalise_text(value: str | None) -> str | None:
-    """Plain-Python reference of `normalise_texts`, for tests and small lookups."""
+    """Plain-Python reference of `normalise_sql`, for tests and small lookups."""
     if value is None:
         return None
     trimmed = value.strip(WHITESPACE)

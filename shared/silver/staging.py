@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shared.contracts import Contract
-from shared.engine import quote
-from shared.lake import STREAM_READAHEAD
-from shared.silver.normalize import normalise_texts
+from shared.engine import literal, quote
+from shared.silver.normalize import normalise_sql
 
 
 def chunk_count(rows: int, limit: int) -> int:
@@ -54,6 +52,48 @@ def chunk_sql(contract: Contract, chunks: int, *, typed: bool) -> str:
     return f"CAST(hash({key_text_sql(contract, typed)}) % {chunks} AS INTEGER)"
 
 
+@dataclass(frozen=True)
+class Bronze:
+    """A table's Bronze rows as DuckDB reads them: its Parquet files, on local disk, and the
+    table's schema (which may hold columns older files lack)."""
+
+    files: list[str]
+    schema: pa.Schema
+
+    def select_sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        """SQL of the rows, text columns normalised (`normalise_sql`), lineage as it is."""
+        files = "[" + ", ".join(literal(f) for f in self.files) + "]"
+        scan = f"read_parquet({files}, union_by_name = true)"
+        present = set(con.sql(f"SELECT * FROM {scan} LIMIT 0").columns) if self.files else set()
+        parts = []
+        for field in self.schema:
+            name = quote(field.name)
+            if field.name not in present:
+                parts.append(f"CAST(NULL AS {_sql_type(field.type)}) AS {name}")
+            elif field.name.startswith("_") or not _is_text(field.type):
+                parts.append(name)
+            else:
+                parts.append(f"{normalise_sql(name)} AS {name}")
+        source = scan if self.files else "(SELECT 1 WHERE false)"
+        return f"SELECT {', '.join(parts)} FROM {source}"
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    )
+
+
+def _sql_type(kind: pa.DataType) -> str:
+    if _is_text(kind):
+        return "VARCHAR"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMP"
+    if pa.types.is_integer(kind):
+        return "BIGINT"
+    return "VARCHAR"
+
+
 class Backlog:
     """The input rows of one table's build (new batches, plus held rows to judge again),
     split into `chunks` key-disjoint chunks. Iterating loads each chunk in turn as the temp
@@ -63,7 +103,7 @@ class Backlog:
         self,
         con: duckdb.DuckDBPyConnection,
         contract: Contract,
-        bronze: Any,
+        bronze: Bronze,
         new_batches: list[str],
         retry: pa.Table,
         chunks: int,
@@ -73,19 +113,12 @@ class Backlog:
         self.chunks = chunks
         self._silver: str | None = None
         self._staged: list[str] = []
-        wanted = sorted(set(new_batches) | set(retry.column("_batch_id").to_pylist()))
-        scan = bronze.scanner(filter=pc.field("_batch_id").isin(wanted), **STREAM_READAHEAD)
-        # Normalised one record batch at a time, so the text is never held twice.
-        reader = pa.RecordBatchReader.from_batches(
-            scan.projected_schema, (normalise_texts(batch) for batch in scan.to_batches())
-        )
-        con.register("bronze_rows", reader)
         con.register("retry_lineage", retry)
         con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))
-        rows = """
+        rows = f"""
             SELECT b.*, CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
                 r._held_status
-            FROM bronze_rows b
+            FROM ({bronze.select_sql(con)}) b
             LEFT JOIN retry_lineage r
                 ON r._batch_id = b._batch_id AND r._row_number = b._row_number
             WHERE r._held_status IS NOT NULL
@@ -97,7 +130,7 @@ class Backlog:
             else:
                 self._stage("backlog_input", rows, typed=False)
         finally:
-            for name in ("bronze_rows", "retry_lineage", "new_batches"):
+            for name in ("retry_lineage", "new_batches"):
                 con.unregister(name)
 
     def _stage(self, name: str, rows: str, *, typed: bool) -> None:

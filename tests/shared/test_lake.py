@@ -104,3 +104,24 @@ def test_a_table_that_keeps_conflicting_gives_a_transient_error(
         ours.upsert("silver.t", pa.table({"k": [1], "v": ["ours"]}), keys=["k"])
     assert "could not commit to silver.t after 3 attempts" in str(info.value)
     assert "run again" in str(info.value)
+
+
+def test_local_files_are_the_files_that_may_hold_the_values(target, tmp_path: Path) -> None:
+    """On every backend: only files whose statistics admit a wanted value, readable from
+    local disk (the files themselves on a local lake, copies on a cloud one)."""
+    import pyarrow.parquet as pq
+
+    from providers.storage import storage_for
+
+    lake = Lake(storage_for(target.url, target.environ))
+    for batch in ("b1", "b2", "b3"):
+        lake.append("bronze.t", pa.table({"_batch_id": [batch, batch], "v": [1, 2]}))
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    files = lake.local_files("bronze.t", copies, column="_batch_id", values=["b2", "b9"])
+    assert len(files) == 1
+    assert pq.read_table(files[0]).column("_batch_id").to_pylist() == ["b2", "b2"]
+    assert files[0].startswith(str(copies)) == (target.backend != "local")
+    every = lake.local_files("bronze.t", copies, column="no_such_column", values=["x"])
+    assert len(every) == 3  # no statistics: every file may hold it
+    assert lake.local_files("bronze.none", copies, column="_batch_id", values=["b1"]) == []
