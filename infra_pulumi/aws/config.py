@@ -19,7 +19,7 @@ class AwsConfig:
     """`aws:region`."""
     memory_mb: int
     """`memoryMb`: memory of the ingest and scheduled functions (default 3008; DuckDB gets
-    60% of it)."""
+    half of it)."""
     http_memory_mb: int
     """`httpMemoryMb`: memory of the HTTP function (default 1024)."""
     ephemeral_storage_mb: int

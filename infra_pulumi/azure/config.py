@@ -21,7 +21,8 @@ class AzureConfig:
     storage_sku: str
     """`storageSku`: lake redundancy, e.g. Standard_LRS (dev) or Standard_ZRS (prod)."""
     instance_memory_mb: int
-    """`instanceMemoryMb`: Flex Consumption instance size, 2048 (default) or 4096."""
+    """`instanceMemoryMb`: Flex Consumption instance size, 512, 2048 (default) or 4096;
+    DuckDB gets half of it."""
     maximum_instances: int
     """`maximumInstances`: scale-out ceiling of the function app (default 40)."""
     llm_model_version: str

@@ -193,6 +193,9 @@ def test_app_settings_follow_the_function_app_contract(
     assert found[contract.LLM] == "azure-openai"
     assert found[contract.AZURE_OPENAI_ENDPOINT].endswith(".openai.azure.com/")
     assert found[contract.LLM_DEPLOYMENT] == config["lakehouse-azure:llmModel"]
+    # Half the instance: jobs peak about 0.5 to 0.65 GB above DuckDB's limit.
+    instance = int(config.get("lakehouse-azure:instanceMemoryMb", 2048))
+    assert found[contract.DUCKDB_MEMORY] == f"{instance // 2}MB"
     assert not set(found) & set(FORBIDDEN_SETTINGS)
     for value in found.values():
         assert "AccountKey=" not in value and "SharedAccessSignature" not in value
