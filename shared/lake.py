@@ -125,26 +125,31 @@ class Lake:
         return scanner.to_reader()
 
     def local_files(
-        self, table: str, folder: Path, *, column: str, values: Collection[str]
+        self,
+        table: str,
+        folder: Path,
+        *,
+        column: str | None = None,
+        values: Collection[str] = (),
     ) -> list[str]:
-        """Filesystem paths of the table's current data files that may hold a row whose
-        `column` is one of `values`, by each file's min/max statistics (a file without them
-        is kept): the files themselves on a local lake, else copies made in `folder`. For
-        DuckDB's own Parquet reader, which keeps to its memory limit where taking the same
-        rows in from Arrow overshot it by over a gigabyte."""
+        """Filesystem paths of the table's current data files (the table: none has
+        partitions or deletion vectors): the files themselves on a local lake, else copies
+        made in `folder`. With `column`, only files that may hold a row whose `column` is
+        one of `values`, by each file's min/max statistics (a file without them is kept)."""
         delta = self.delta(table)
         if delta is None:
             return []
         actions = pa.table(delta.get_add_actions(flatten=True))
-        names = actions.column("path").to_pylist()
-        low = _column_or_nulls(actions, f"min.{column}")
-        high = _column_or_nulls(actions, f"max.{column}")
-        wanted = sorted(set(values))
-        keep = [
-            name
-            for name, lo, hi in zip(names, low, high, strict=True)
-            if lo is None or hi is None or any(lo <= v <= hi for v in wanted)
-        ]
+        keep = actions.column("path").to_pylist()
+        if column is not None:
+            low = _column_or_nulls(actions, f"min.{column}")
+            high = _column_or_nulls(actions, f"max.{column}")
+            wanted = sorted(set(values))
+            keep = [
+                name
+                for name, lo, hi in zip(keep, low, high, strict=True)
+                if lo is None or hi is None or any(lo <= v <= hi for v in wanted)
+            ]
         layer, _, name = table.partition(".")
         paths = []
         for index, relative in enumerate(keep):

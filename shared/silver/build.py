@@ -205,11 +205,22 @@ def _build_table(
     lake_io.register_prior_known(lake, con, contract)
     wanted = lake_io.silver_columns_read(contract, carried)
     held_ids = retry.column("_batch_id").to_pylist()
+    wanted_batches = {*new_ids, *held_ids}
     with (
-        lake_io.bronze_files(lake, con, table, bronze.schema, {*new_ids, *held_ids}) as rows,
-        staging.Backlog(con, contract, rows, new_ids, retry, chunks) as backlog,
+        lake_io.local_files(
+            lake, con, f"bronze.{table}", column="_batch_id", values=wanted_batches
+        ) as bronze_files,
+        lake_io.local_files(lake, con, f"silver.{table}") as silver_files,
+        staging.Backlog(
+            con,
+            contract,
+            staging.Bronze(bronze_files, bronze.schema),
+            new_ids,
+            retry,
+            chunks,
+        ) as backlog,
     ):
-        backlog.stage_silver(lake.stream(f"silver.{table}", wanted), wanted)
+        backlog.stage_silver(silver_files, wanted)
         for number in backlog:
             digest = "\n".join(new_ids) + (f"\n{number}/{chunks}" if chunks > 1 else "")
             write_id = hashlib.sha256(digest.encode()).hexdigest()[:24] if new_ids else run.run_id

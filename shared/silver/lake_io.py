@@ -19,7 +19,7 @@ from shared.contracts import Contract, ContractSet
 from shared.engine import literal, quote
 from shared.lake import Lake
 from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, PROCESSED_BATCHES, RUNS
-from shared.silver import classify, outputs, staging
+from shared.silver import classify, outputs
 from shared.silver.validate import LINEAGE
 
 
@@ -43,23 +43,23 @@ def new_batches(
 
 
 @contextmanager
-def bronze_files(
+def local_files(
     lake: Lake,
     con: duckdb.DuckDBPyConnection,
     table: str,
-    schema: pa.Schema,
-    batch_ids: Collection[str],
-) -> Iterator[staging.Bronze]:
-    """The Bronze files that hold these batches, where DuckDB's Parquet reader can read
-    them: on a cloud lake, copied to the local disk DuckDB spills to, and removed after."""
+    *,
+    column: str | None = None,
+    values: Collection[str] = (),
+) -> Iterator[list[str]]:
+    """The table's Parquet files (with `column`, only those that may hold one of `values`)
+    where DuckDB's own reader can read them: on a cloud lake, copied to the local disk
+    DuckDB spills to, and removed after. DuckDB keeps to its memory limit reading Parquet;
+    taking the same rows in from Arrow overshot it by over a gigabyte at 10M order lines."""
     (spill,) = con.execute("SELECT current_setting('temp_directory')").fetchall()[0]
     folder = Path(spill or tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bronze-", dir=folder) as copies:
-        files = lake.local_files(
-            f"bronze.{table}", Path(copies), column="_batch_id", values=batch_ids
-        )
-        yield staging.Bronze(files, schema)
+    with tempfile.TemporaryDirectory(prefix="lake-", dir=folder) as copies:
+        yield lake.local_files(table, Path(copies), column=column, values=values)
 
 
 def retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:

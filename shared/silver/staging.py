@@ -62,9 +62,7 @@ class Bronze:
 
     def select_sql(self, con: duckdb.DuckDBPyConnection) -> str:
         """SQL of the rows, text columns normalised (`normalise_sql`), lineage as it is."""
-        files = "[" + ", ".join(literal(f) for f in self.files) + "]"
-        scan = f"read_parquet({files}, union_by_name = true)"
-        present = set(con.sql(f"SELECT * FROM {scan} LIMIT 0").columns) if self.files else set()
+        present = scanned_columns(con, self.files)
         parts = []
         for field in self.schema:
             name = quote(field.name)
@@ -74,8 +72,20 @@ class Bronze:
                 parts.append(name)
             else:
                 parts.append(f"{normalise_sql(name)} AS {name}")
-        source = scan if self.files else "(SELECT 1 WHERE false)"
+        source = parquet_scan(self.files) if self.files else "(SELECT 1 WHERE false)"
         return f"SELECT {', '.join(parts)} FROM {source}"
+
+
+def parquet_scan(files: list[str]) -> str:
+    """SQL reading Parquet files with DuckDB's own reader, columns matched by name (NULL in
+    the rows of a file that lacks one)."""
+    return "read_parquet([" + ", ".join(literal(f) for f in files) + "], union_by_name = true)"
+
+
+def scanned_columns(con: duckdb.DuckDBPyConnection, files: list[str]) -> set[str]:
+    if not files:
+        return set()
+    return set(con.sql(f"SELECT * FROM {parquet_scan(files)} LIMIT 0").columns)
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -156,32 +166,27 @@ class Backlog:
             )
             yield i
 
-    def stage_silver(self, silver: pa.RecordBatchReader | None, columns: list[str]) -> None:
-        """Existing Silver rows (read once, before any chunk writes) shaped to `columns`
-        (NULL where the table lacks one); `silver_rows(i)` gives chunk i's share."""
+    def stage_silver(self, files: list[str], columns: list[str]) -> None:
+        """Existing Silver rows, from the table's Parquet files, shaped to `columns` (NULL
+        where the table lacks one) and read once, before any chunk writes; `silver_rows(i)`
+        gives chunk i's share."""
         self._silver = None
-        if silver is None:
+        if not files:
             return
-        names = set(silver.schema.names)
+        names = scanned_columns(self.con, files)
         shape = ", ".join(quote(c) if c in names else f"NULL AS {quote(c)}" for c in columns)
-        self.con.register("silver_stream", silver)
-        self._silver = f"(SELECT {shape} FROM silver_stream)"
+        self._silver = f"(SELECT {shape} FROM {parquet_scan(files)})"
         if self._staged:
-            try:
-                self._stage("backlog_silver", self._silver, typed=True)
-            finally:
-                self.con.unregister("silver_stream")
+            self._stage("backlog_silver", self._silver, typed=True)
 
     def silver_rows(self, i: int) -> str | None:
         """A relation of chunk i's existing Silver rows (a superset: every key of the
-        chunk), or None when Silver has none. A single chunk streams the table."""
+        chunk), or None when Silver has none. A single chunk reads the table's files."""
         if self._silver is None or not self._staged:
             return self._silver
         return f"(SELECT * EXCLUDE (_chunk) FROM backlog_silver WHERE _chunk = {i})"
 
     def close(self) -> None:
-        if self._silver is not None and not self._staged:
-            self.con.unregister("silver_stream")
         for name in self._staged:
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
