@@ -19,7 +19,7 @@ from shared.contracts import Contract, ContractSet
 from shared.engine import literal, quote
 from shared.lake import Lake
 from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, PROCESSED_BATCHES, RUNS
-from shared.silver import classify, outputs
+from shared.silver import classify, outputs, staging
 from shared.silver.validate import LINEAGE
 
 
@@ -135,18 +135,19 @@ def register_prior_known(lake: Lake, con: duckdb.DuckDBPyConnection, contract: C
         parts.append(
             "SELECT _row_hash, _batch_id, _row_number FROM held_scan WHERE status <> 'released'"
         )
-    # Streamed and filtered in DuckDB: the dropped rows of every table are one table.
-    gone = lake.stream(DROPPED_ROWS, [*lineage, "table_name"])
-    if gone is not None:
-        con.register("dropped_scan", gone)
-        parts.append(
-            "SELECT _row_hash, _batch_id, _row_number FROM dropped_scan "
-            f"WHERE table_name = {literal(contract.table)}"
-        )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE prior_known AS {' UNION ALL '.join(parts)}")
-    for name, data in (("held_scan", held), ("dropped_scan", gone)):
-        if data is not None:
-            con.unregister(name)
+    # The dropped rows of every table are one table: DuckDB's Parquet reader takes only the
+    # files whose statistics admit this table (a build writes one table's rows at a time).
+    with local_files(
+        lake, con, DROPPED_ROWS, column="table_name", values=[contract.table]
+    ) as files:
+        if files:
+            parts.append(
+                f"SELECT _row_hash, _batch_id, _row_number FROM {staging.parquet_scan(files)} "
+                f"WHERE table_name = {literal(contract.table)}"
+            )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE prior_known AS {' UNION ALL '.join(parts)}")
+    if held is not None:
+        con.unregister("held_scan")
 
 
 def register_existing(

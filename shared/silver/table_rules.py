@@ -26,6 +26,7 @@ from shared.contracts.model import (
 from shared.engine import quote
 from shared.lake import Lake
 from shared.ops import utcnow
+from shared.silver import lake_io, staging
 
 if TYPE_CHECKING:
     from shared.silver.build import TableResult
@@ -132,19 +133,26 @@ def evaluate_table_rules(
 
 
 def _load_checked_columns(lake: Lake, con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
-    """`dq_silver`: only the Silver columns the table rules read, streamed into DuckDB
-    (which spills if it must). False when the table does not exist yet."""
+    """`dq_silver`: only the Silver columns the table rules read, by DuckDB's own Parquet
+    reader (which keeps to its memory limit and spills if it must). False when the table
+    does not exist yet."""
+    table = f"silver.{contract.table}"
     needed = {*contract.keys, "is_current"}
     for rule in contract.table_rules:
         needed.update(getattr(rule, "columns", None) or [])
         if isinstance(rule, FreshnessRule):
             needed.add(rule.column)
-    silver = lake.stream(f"silver.{contract.table}", sorted(needed))
-    if silver is None:
+    if not lake.exists(table):
         return False
-    con.register("dq_stream", silver)
-    con.execute("CREATE OR REPLACE TEMP TABLE dq_silver AS SELECT * FROM dq_stream")
-    con.unregister("dq_stream")
+    with lake_io.local_files(lake, con, table) as files:
+        present = sorted(needed & staging.scanned_columns(con, files))
+        if present:
+            columns = ", ".join(quote(c) for c in present)
+            source = f"SELECT {columns} FROM {staging.parquet_scan(files)}"
+        else:  # a table with no rows yet
+            con.register("dq_empty", lake.read(table, columns=sorted(needed)))
+            source = "SELECT * FROM dq_empty"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE dq_silver AS {source}")
     return True
 
 
