@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,25 +131,31 @@ class Lake:
         folder: Path,
         *,
         column: str | None = None,
-        values: Collection[str] = (),
+        low: Any = None,
+        high: Any = None,
     ) -> list[str]:
         """Filesystem paths of the table's current data files (the table: none has
         partitions or deletion vectors): the files themselves on a local lake, else copies
-        made in `folder`. With `column`, only files that may hold a row whose `column` is
-        one of `values`, by each file's min/max statistics (a file without them is kept)."""
+        made in `folder`. With `column`, only files whose min/max statistics of it overlap
+        [`low`, `high`] (None: unbounded); a file without statistics is kept."""
         delta = self.delta(table)
         if delta is None:
             return []
         actions = pa.table(delta.get_add_actions(flatten=True))
         keep = actions.column("path").to_pylist()
         if column is not None:
-            low = _column_or_nulls(actions, f"min.{column}")
-            high = _column_or_nulls(actions, f"max.{column}")
-            wanted = sorted(set(values))
+            # Delta keeps timestamp statistics to the millisecond, truncated: widen by one.
+            if isinstance(low, datetime):
+                low -= timedelta(milliseconds=1)
+            if isinstance(high, datetime):
+                high += timedelta(milliseconds=1)
+            smallest = _column_or_nulls(actions, f"min.{column}")
+            largest = _column_or_nulls(actions, f"max.{column}")
             keep = [
                 name
-                for name, lo, hi in zip(keep, low, high, strict=True)
-                if lo is None or hi is None or any(lo <= v <= hi for v in wanted)
+                for name, lo, hi in zip(keep, smallest, largest, strict=True)
+                if not (low is not None and hi is not None and hi < low)
+                and not (high is not None and lo is not None and lo > high)
             ]
         layer, _, name = table.partition(".")
         paths = []

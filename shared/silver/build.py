@@ -189,7 +189,8 @@ def _build_table(
     bronze = lake.dataset(f"bronze.{table}")
     if bronze is None:
         return result
-    batches = lake_io.new_batches(con, bronze, table, state.processed)
+    arrivals = lake_io.bronze_batches(con, bronze)
+    batches = [(b, n) for b, n, _ in arrivals if (table, b) not in state.processed]
     retry = lake_io.retry_lineage(lake, table, replay)
     if not batches and retry.num_rows == 0:
         return result
@@ -206,9 +207,11 @@ def _build_table(
     wanted = lake_io.silver_columns_read(contract, carried)
     held_ids = retry.column("_batch_id").to_pylist()
     wanted_batches = {*new_ids, *held_ids}
+    # Batch ids are content hashes, so their statistics prune no file; arrival times do.
+    since = min((at for b, _, at in arrivals if b in wanted_batches), default=None)
     with (
         lake_io.local_files(
-            lake, con, f"bronze.{table}", column="_batch_id", values=wanted_batches
+            lake, con, f"bronze.{table}", column="_ingested_at", low=since
         ) as bronze_files,
         lake_io.local_files(lake, con, f"silver.{table}") as silver_files,
         staging.Backlog(

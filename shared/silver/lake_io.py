@@ -5,7 +5,7 @@ its results. The decisions themselves are SQL in `classify`, `validate` and `out
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +29,15 @@ def compact(lake: Lake, tables: list[str]) -> None:
         lake.compact(name)
 
 
-def new_batches(
-    con: duckdb.DuckDBPyConnection, bronze: Any, table: str, processed: set[tuple[str, str]]
-) -> list[tuple[str, int]]:
-    """Bronze batches not yet built, with their row counts, in arrival order."""
+def bronze_batches(con: duckdb.DuckDBPyConnection, bronze: Any) -> list[tuple[str, int, Any]]:
+    """Every Bronze batch with its row count and arrival time, in arrival order."""
     con.register("bronze_scan", bronze)
     batches = con.execute(
-        "SELECT _batch_id, count(*) FROM bronze_scan GROUP BY _batch_id "
+        "SELECT _batch_id, count(*), min(_ingested_at) FROM bronze_scan GROUP BY _batch_id "
         "ORDER BY min(_ingested_at), _batch_id"
     ).fetchall()
     con.unregister("bronze_scan")
-    return [(b, n) for b, n in batches if (table, b) not in processed]
+    return [(b, n, at) for b, n, at in batches]
 
 
 @contextmanager
@@ -49,17 +47,19 @@ def local_files(
     table: str,
     *,
     column: str | None = None,
-    values: Collection[str] = (),
+    low: Any = None,
+    high: Any = None,
 ) -> Iterator[list[str]]:
-    """The table's Parquet files (with `column`, only those that may hold one of `values`)
-    where DuckDB's own reader can read them: on a cloud lake, copied to the local disk
-    DuckDB spills to, and removed after. DuckDB keeps to its memory limit reading Parquet;
-    taking the same rows in from Arrow overshot it by over a gigabyte at 10M order lines."""
+    """The table's Parquet files (with `column`, only those whose statistics of it overlap
+    [`low`, `high`]) where DuckDB's own reader can read them: on a cloud lake, copied to
+    the local disk DuckDB spills to, and removed after. DuckDB keeps to its memory limit
+    reading Parquet; taking the same rows in from Arrow overshot it by over a gigabyte at
+    10M order lines."""
     (spill,) = con.execute("SELECT current_setting('temp_directory')").fetchall()[0]
     folder = Path(spill or tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lake-", dir=folder) as copies:
-        yield lake.local_files(table, Path(copies), column=column, values=values)
+        yield lake.local_files(table, Path(copies), column=column, low=low, high=high)
 
 
 def retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:
@@ -138,7 +138,7 @@ def register_prior_known(lake: Lake, con: duckdb.DuckDBPyConnection, contract: C
     # The dropped rows of every table are one table: DuckDB's Parquet reader takes only the
     # files whose statistics admit this table (a build writes one table's rows at a time).
     with local_files(
-        lake, con, DROPPED_ROWS, column="table_name", values=[contract.table]
+        lake, con, DROPPED_ROWS, column="table_name", low=contract.table, high=contract.table
     ) as files:
         if files:
             parts.append(

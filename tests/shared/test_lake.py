@@ -106,22 +106,36 @@ def test_a_table_that_keeps_conflicting_gives_a_transient_error(
     assert "run again" in str(info.value)
 
 
-def test_local_files_are_the_files_that_may_hold_the_values(target, tmp_path: Path) -> None:
-    """On every backend: only files whose statistics admit a wanted value, readable from
+def test_local_files_are_the_files_whose_statistics_overlap(target, tmp_path: Path) -> None:
+    """On every backend: only files whose statistics overlap the bounds, readable from
     local disk (the files themselves on a local lake, copies on a cloud one)."""
+    from datetime import datetime
+
     import pyarrow.parquet as pq
 
     from providers.storage import storage_for
 
     lake = Lake(storage_for(target.url, target.environ))
-    for batch in ("b1", "b2", "b3"):
-        lake.append("bronze.t", pa.table({"_batch_id": [batch, batch], "v": [1, 2]}))
+    times = [datetime(2026, 1, d, 12, 0, 0, 999) for d in (1, 2, 3)]
+    for batch, at in zip(("b1", "b2", "b3"), times, strict=True):
+        lake.append("bronze.t", pa.table({"_batch_id": [batch, batch], "at": [at, at]}))
     copies = tmp_path / "copies"
     copies.mkdir()
-    files = lake.local_files("bronze.t", copies, column="_batch_id", values=["b2", "b9"])
-    assert len(files) == 1
-    assert pq.read_table(files[0]).column("_batch_id").to_pylist() == ["b2", "b2"]
+
+    def read(files: list[str]) -> list[str]:
+        return sorted(b for f in files for b in pq.read_table(f).column("_batch_id").to_pylist())
+
+    files = lake.local_files("bronze.t", copies, column="_batch_id", low="b2", high="b2")
+    assert read(files) == ["b2", "b2"]
     assert files[0].startswith(str(copies)) == (target.backend != "local")
-    every = lake.local_files("bronze.t", copies, column="no_such_column", values=["x"])
+    # Timestamp statistics are kept to the millisecond: a bound with microseconds still
+    # finds its own file.
+    assert read(lake.local_files("bronze.t", copies, column="at", low=times[1])) == [
+        "b2",
+        "b2",
+        "b3",
+        "b3",
+    ]
+    every = lake.local_files("bronze.t", copies, column="no_such_column", low="x")
     assert len(every) == 3  # no statistics: every file may hold it
-    assert lake.local_files("bronze.none", copies, column="_batch_id", values=["b1"]) == []
+    assert lake.local_files("bronze.none", copies, column="_batch_id", low="b1") == []

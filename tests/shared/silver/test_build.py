@@ -9,6 +9,8 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from providers.storage import LocalStorage
 from shared.contracts import load_contracts
 from shared.ingest import LandingFile, ingest_files
@@ -394,3 +396,25 @@ def test_building_in_small_chunks_gives_the_same_tables(tmp_path, contracts, con
     assert [r["status"] for r in results[0]["silver.orders"] if r["order_id"] == "O1"] == [
         "shipped"
     ]
+
+
+def test_a_later_build_reads_only_the_bronze_files_of_its_batches(land, deliver, lake, monkeypatch):
+    """Batch ids are content hashes, which statistics cannot prune by; arrival times can:
+    with nothing held, a build reads only the Bronze files that arrived with its batches."""
+    deliver(land("stores", "s.csv", [STORE]), land("customers", "c.csv", [CUST]))
+    base = "O1,C1,S1,2024-01-10T10:00:00"
+    deliver(land("orders", "1.csv", [f"{base},placed,2024-01-10T10:00:00"]))
+    read: dict[str, list[str]] = {}
+    local_files = Lake.local_files
+
+    def spy(self, table, folder, **bounds):
+        files = local_files(self, table, folder, **bounds)
+        read[table] = files
+        return files
+
+    monkeypatch.setattr(Lake, "local_files", spy)
+    deliver(land("orders", "2.csv", [f"{base},shipped,2024-01-11T10:00:00"]))
+    assert len(lake.delta("bronze.orders").file_uris()) == 2  # 1.csv, 2.csv
+    (file,) = read["bronze.orders"]
+    assert pq.read_table(file).column("_source_file").to_pylist() == ["landing/src/orders/2.csv"]
+    assert rows(lake, "silver.orders")[0]["status"] == "shipped"
