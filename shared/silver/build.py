@@ -225,7 +225,10 @@ def _build_table(
     ):
         backlog.stage_silver(silver_files, wanted)
         for number in backlog:
-            digest = "\n".join(new_ids) + (f"\n{number}/{chunks}" if chunks > 1 else "")
+            # The bounds come from a sample of the input, held rows included: a retry whose
+            # input changed cuts other chunks, which must not reuse the first run's ids.
+            layout = "\n".join([f"{number}/{chunks}", *backlog.bounds]) if chunks > 1 else ""
+            digest = "\n".join(new_ids) + (f"\n{layout}" if layout else "")
             write_id = hashlib.sha256(digest.encode()).hexdigest()[:24] if new_ids else run.run_id
             _build_chunk(
                 lake,
@@ -279,7 +282,7 @@ def _build_chunk(
     }
     _classify(con, contract, present, carried, pii_key, chunk.silver)
 
-    to_silver, dropped, replaces = _decide(con, contract, carried, params)
+    to_silver, dropped = _decide(con, contract, carried, params)
     fates = con.execute(
         f"SELECT _origin, fate, count(*) FROM ({classify.fates_sql(contract)}) GROUP BY ALL"
     ).fetchall()
@@ -308,7 +311,7 @@ def _build_chunk(
         """,
         params,
     )
-    result.written += to_silver.num_rows
+    result.written += to_silver.rows.num_rows
     result.released += released.num_rows
     con.register("held_out", quarantine)
     split = (
@@ -321,10 +324,10 @@ def _build_chunk(
     lake_io.write_results(
         lake,
         contract,
-        lake_io.Outputs(to_silver, replaces, held_new, held_changed, released, dropped),
+        lake_io.Outputs(to_silver, held_new, held_changed, released, dropped),
         chunk.write_id,
     )
-    tallies.add(to_silver, held_new)
+    tallies.add(to_silver.rows, held_new)
 
 
 def _classify(
@@ -335,7 +338,7 @@ def _classify(
     pii_key: bytes,
     silver: str | None,
 ) -> None:
-    parent_keys = {rule.id: f"parent_keys_{i}" for i, rule in enumerate(contract.references)}
+    parent_keys = lake_io.register_chunk_parent_keys(con, contract, present)
     typed = typed_select(contract, present, "bronze_in", [*carried, "_origin"])
     checked = f"({checked_select(contract, f'({typed})', parent_keys)})"
     replaced = ", ".join(
@@ -366,8 +369,8 @@ def _classify(
 
 def _decide(
     con: duckdb.DuckDBPyConnection, contract: Contract, carried: list[str], params: dict[str, Any]
-) -> tuple[pa.Table, pa.Table, bool]:
-    """Silver rows to write, dropped-row records, and whether any write replaces a row."""
+) -> tuple[lake_io.SilverRows, pa.Table]:
+    """Silver rows to write and dropped-row records."""
     dropped_parts = [
         outputs.dropped_rows_sql(
             contract,
@@ -389,7 +392,7 @@ def _decide(
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE versions AS {classify.scd2_versions_sql(contract)}"
         )
-        to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, "versions"), params)
+        silver_rows = outputs.silver_rows_sql(contract, carried, "versions")
         dropped_parts.append(
             outputs.dropped_rows_sql(
                 contract,
@@ -415,7 +418,7 @@ def _decide(
         winners = (
             "(SELECT r.* FROM rows r SEMI JOIN decided_wins d ON r.rowid = d._rid AND d._wins)"
         )
-        to_silver = to_arrow(con, outputs.silver_rows_sql(contract, carried, winners), params)
+        silver_rows = outputs.silver_rows_sql(contract, carried, winners)
         dropped_parts.append(
             outputs.dropped_rows_sql(
                 contract, "(SELECT * FROM decided WHERE NOT _wins)", "superseded"
@@ -430,11 +433,7 @@ def _decide(
             )
         )
     dropped = to_arrow(con, " UNION ALL ".join(dropped_parts), params)
-    touched = (
-        "SELECT (SELECT count(*) FROM placed WHERE _existing) "
-        "+ (SELECT count(*) FROM replaced_current)"
-        if contract.scd2
-        else "SELECT count(*) FROM decided WHERE _wins AND _silver_batch IS NOT NULL"
+    to_silver = lake_io.SilverRows.split(
+        to_arrow(con, outputs.replacing_sql(contract, silver_rows), params)
     )
-    replaces = bool(con.execute(touched).fetchall()[0][0])
-    return to_silver, dropped, replaces
+    return to_silver, dropped

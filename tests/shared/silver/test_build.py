@@ -9,6 +9,7 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from providers.storage import LocalStorage
@@ -418,3 +419,39 @@ def test_a_later_build_reads_only_the_bronze_files_of_its_batches(land, deliver,
     (file,) = read["bronze.orders"]
     assert pq.read_table(file).column("_source_file").to_pylist() == ["landing/src/orders/2.csv"]
     assert rows(lake, "silver.orders")[0]["status"] == "shipped"
+
+
+def test_chunks_are_key_ranges_and_a_merge_rewrites_only_the_files_it_touches(
+    land, lake, contracts, con
+):
+    """Chunks cut the keys into ranges, so each chunk's Silver file holds a narrow key
+    range; a later re-delivery of one order then rewrites only the file holding it, and
+    the new orders delivered with it are appended, not merged."""
+    ingest_files(lake, contracts, con, [land("stores", "s.csv", [STORE])])
+    ingest_files(lake, contracts, con, [land("customers", "c.csv", [CUST])])
+    orders = [f"O{i:04d},C1,S1,2024-01-10T10:00:00,placed,2024-01-10T10:00:00" for i in range(400)]
+    ingest_files(lake, contracts, con, [land("orders", "o.csv", orders)])
+    build_silver(lake, contracts, con, PII_KEY, chunk_rows=100)
+
+    actions = pa.table(lake.delta("silver.orders").get_add_actions(flatten=True)).to_pylist()
+    ranges = sorted((a["min.order_id"], a["max.order_id"], a["num_records"]) for a in actions)
+    assert len(ranges) >= 3
+    assert sum(n for _, _, n in ranges) == 400
+    for (_, high, _), (low, _, _) in zip(ranges, ranges[1:], strict=False):
+        assert high < low  # disjoint ranges, in key order
+    assert max(n for _, _, n in ranges) < 200  # about 100 rows each
+
+    update = "O0150,C1,S1,2024-01-10T10:00:00,shipped,2024-01-11T10:00:00"
+    new = "O9999,C1,S1,2024-01-11T10:00:00,placed,2024-01-11T10:00:00"
+    ingest_files(lake, contracts, con, [land("orders", "o2.csv", [update, new])])
+    before = set(lake.delta("silver.orders").file_uris())
+    build_silver(lake, contracts, con, PII_KEY, chunk_rows=100)
+
+    after = set(lake.delta("silver.orders").file_uris())
+    (gone,) = before - after  # the one file whose range holds O0150
+    assert len(after - before) == 2  # its rewrite, and the appended O9999
+    current = {r["order_id"]: r["status"] for r in rows(lake, "silver.orders")}
+    assert len(current) == 401
+    assert current["O0150"] == "shipped"
+    assert current["O9999"] == "placed"
+    assert_reconciles(lake, "orders")
