@@ -369,11 +369,19 @@ class Lake:
 
     def compact(self, table: str, *, min_files: int = 32) -> bool:
         """Rewrite many small files into few (Delta OPTIMIZE), once a table has at least
-        `min_files`; every incremental run adds files, and readers pay per file."""
+        `min_files`; every incremental run adds files, and readers pay per file. Only files
+        under the size appends write are merged, in log order: Silver's files each hold a
+        range of keys (see `shared.silver.staging`), which merging them into delta-rs's
+        default 100 MB files would mix, and a MERGE would then rewrite more of the table."""
         delta = self.delta(table)
         if delta is None or len(delta.file_uris()) < min_files:
             return False
-        self._retry(table, lambda: delta.optimize.compact())
+        self._retry(
+            table,
+            lambda: delta.optimize.compact(
+                target_size=TARGET_FILE_SIZE, writer_properties=WRITER_PROPERTIES
+            ),
+        )
         return True
 
     def _retry(self, table: str, action: Callable[[], T]) -> T:

@@ -3,6 +3,7 @@ commit makes Delta refuse the commit, and the write is re-run against the new ve
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,32 @@ def test_local_files_are_the_files_whose_statistics_overlap(target, tmp_path: Pa
     every = lake.local_files("bronze.t", copies, column="no_such_column", low="x")
     assert len(every) == 3  # no statistics: every file may hold it
     assert lake.local_files("bronze.none", copies, column="_batch_id", low="b1") == []
+
+
+def test_compaction_merges_only_small_files_and_keeps_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files of the append size are left as they are (each of Silver's holds a range of
+    keys); the small ones a daily build adds are merged, in log order."""
+    monkeypatch.setattr(shared.lake, "TARGET_FILE_SIZE", 16 * 1024)
+    lake, _ = two_writers(tmp_path)
+    for i in range(4):  # incompressible rows: files of the append size, keys in order
+        keys = list(range(i * 5000, (i + 1) * 5000))
+        lake.append("silver.t", pa.table({"k": keys, "v": [f"{k * 7919:x}" * 3 for k in keys]}))
+    big = set(lake.delta("silver.t").file_uris())
+    for i in range(30):
+        keys = list(range(20_000 + i * 10, 20_000 + (i + 1) * 10))
+        lake.append("silver.t", pa.table({"k": keys, "v": [str(k) for k in keys]}))
+    before = rows(lake, "silver.t")
+    assert lake.compact("silver.t", min_files=32)
+
+    files = set(lake.delta("silver.t").file_uris())
+    assert big <= files  # untouched
+    assert 1 <= len(files - big) <= 2  # the 30 small files became one or two
+    assert rows(lake, "silver.t") == before
+    ranges = sorted(
+        (a["min.k"], a["max.k"])
+        for a in pa.table(lake.delta("silver.t").get_add_actions(flatten=True)).to_pylist()
+    )
+    assert all(high < low for (_, high), (low, _) in pairwise(ranges))
+    assert not lake.compact("silver.t", min_files=32)  # too few files now
