@@ -346,8 +346,16 @@ class Lake:
         def run() -> dict[str, Any]:
             delta = self.delta(table)
             assert delta is not None
+            # Not streamed: the source is in memory anyway. Merging 158k re-delivered orders
+            # into the 5M-row Silver orders of a 10M lake took 2.35 s and 1.77 GB streamed,
+            # 0.45 s and 0.35 GB not (delta-rs 1.6; the same one file rewritten).
             merger = delta.merge(
-                data, predicate=predicate, source_alias="s", target_alias="t", merge_schema=True
+                data,
+                predicate=predicate,
+                source_alias="s",
+                target_alias="t",
+                merge_schema=True,
+                streamed_exec=False,
             )
             if update_columns is None:
                 merger = merger.when_matched_update_all(predicate=update_when)
