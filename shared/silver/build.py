@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from shared.contracts import Contract, ContractSet
-from shared.engine import quote, set_clock, to_arrow
+from shared.engine import memory_capped, quote, set_clock, to_arrow
 from shared.lake import Lake
 from shared.ops import (
     DQ_RESULTS,
@@ -32,6 +32,7 @@ from shared.silver.table_rules import RowTallies, evaluate_table_rules
 from shared.silver.validate import checked_select, raw, typed_select
 
 DEFAULT_CHUNK_ROWS = 500_000
+WRITE_MEMORY = 256 * 1024 * 1024
 
 
 @dataclass
@@ -321,12 +322,15 @@ def _build_chunk(
     held_new = to_arrow(con, split + "b._origin = 'new'")
     held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
     result.status_changed += held_changed.num_rows
-    lake_io.write_results(
-        lake,
-        contract,
-        lake_io.Outputs(to_silver, held_new, held_changed, released, dropped),
-        chunk.write_id,
-    )
+    # delta-rs encodes and merges outside DuckDB's limit: DuckDB gives up its buffers first
+    # (the chunk's temp tables spill), so the two do not peak together.
+    with memory_capped(con, WRITE_MEMORY):
+        lake_io.write_results(
+            lake,
+            contract,
+            lake_io.Outputs(to_silver, held_new, held_changed, released, dropped),
+            chunk.write_id,
+        )
     tallies.add(to_silver.rows, held_new)
 
 
