@@ -182,7 +182,16 @@ def gold_summary(console: Console, result: GoldResult) -> None:
         console.print(f"Gold run {result.run_id}: Silver unchanged since the last Gold (no-op).")
     else:
         total = sum(result.tables.values())
-        console.print(f"Gold run {result.run_id}: {len(result.tables)} tables, {total:,} rows.")
+        how = (
+            f"; fact_sales merged for {result.recomputed_orders:,} changed orders"
+            if result.recomputed_orders is not None
+            else f"; {result.note}"
+            if result.note
+            else ""
+        )
+        console.print(
+            f"Gold run {result.run_id}: {len(result.tables)} tables, {total:,} rows{how}."
+        )
 
 
 def kpis(console: Console, rows: list[dict[str, Any]]) -> None:

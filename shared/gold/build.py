@@ -36,6 +36,12 @@ EXPORT_MEMORY = 256 * 1024 * 1024
 # Rows processed up to this long before the watermark are looked at again, in case clocks
 # of two hosts differ; recomputing an unchanged order gives the same rows.
 LOOKBACK = timedelta(minutes=10)
+# An incremental run whose changes touch at least this share of all orders (and at least
+# REBUILD_MIN_ORDERS) rebuilds fact_sales whole instead, to the same rows: merging millions
+# of orders held them all in memory at once (7.5 GB for 5.3M orders at 10M order lines,
+# against 1.2 GB for the streamed rebuild, in less than half the time).
+REBUILD_SHARE = 0.25
+REBUILD_MIN_ORDERS = 100_000
 
 # What the build's own queries read of every Silver input beside the models' columns: the
 # watermark, and the keys `_fact_for_affected_orders` finds changed orders by.
@@ -109,9 +115,10 @@ def build_gold(
         "silver_run_id": silver_run,
         "consumed": consumed,
         "watermark": new_watermark,
-        "incremental": watermark is not None,
+        "incremental": result.recomputed_orders is not None,
         "recomputed_orders": result.recomputed_orders,
         "tables": result.tables,
+        **({"note": result.note} if result.note else {}),
     }
     run.record(lake, "succeeded")
     return result
@@ -138,6 +145,16 @@ def _build(
         for model in models:
             if model.name != FACT and FACT not in model.depends:
                 cursor.execute(f"CREATE TEMP TABLE {quote(model.name)} AS {model.sql}")
+        if watermark is not None:
+            affected = _find_affected_orders(cursor, watermark, lookback)
+            (orders,) = cursor.execute("SELECT count(*) FROM silver_orders").fetchall()[0]
+            if affected >= max(REBUILD_MIN_ORDERS, REBUILD_SHARE * orders):
+                result.note = (
+                    f"fact_sales rebuilt whole: the changes touch {affected:,} of {orders:,} orders"
+                )
+                watermark = None
+            else:
+                result.recomputed_orders = affected
         if watermark is None:
             cursor.execute(f"CREATE TEMP TABLE {FACT} AS {by_name[FACT].sql}")
             # Streaming the table out needs few of DuckDB's buffers, and delta-rs encodes
@@ -145,10 +162,7 @@ def _build(
             with memory_capped(cursor, EXPORT_MEMORY):
                 lake.overwrite(f"gold.{FACT}", _batches(cursor, FACT))
         else:
-            fact = _fact_for_affected_orders(cursor, by_name[FACT], watermark, lookback)
-            (result.recomputed_orders,) = cursor.execute(
-                "SELECT count(*) FROM affected"
-            ).fetchall()[0]
+            fact = _fact_for_affected_orders(cursor, by_name[FACT])
             before = _cohorts_before(lake, cursor, fact)
             lake.upsert(f"gold.{FACT}", fact, keys=["order_id", "line_no"])
             stream = lake.stream(f"gold.{FACT}", _columns(lake, f"gold.{FACT}"))
@@ -293,12 +307,12 @@ def _merge_affected_cohorts(
     )
 
 
-def _fact_for_affected_orders(
-    con: duckdb.DuckDBPyConnection, model: Model, watermark: str, lookback: timedelta
-) -> pa.Table:
-    """fact_sales rows of the orders that changed since the watermark: their order or a
-    line is new or updated in Silver, or their customer, product or store has a new or
-    changed version (the point-in-time join may now pick another one)."""
+def _find_affected_orders(
+    con: duckdb.DuckDBPyConnection, watermark: str, lookback: timedelta
+) -> int:
+    """`affected`: the orders that changed since the watermark: their order or a line is
+    new or updated in Silver, or their customer, product or store has a new or changed
+    version (the point-in-time join may now pick another one). Returns how many."""
     con.execute(
         """CREATE TEMP TABLE affected AS
         WITH changed AS (SELECT $since::TIMESTAMP AS since)
@@ -312,6 +326,11 @@ def _fact_for_affected_orders(
             SELECT product_id FROM silver_products, changed WHERE _processed_at > since)""",
         {"since": datetime.fromisoformat(watermark) - lookback},
     )
+    return int(con.execute("SELECT count(*) FROM affected").fetchall()[0][0])
+
+
+def _fact_for_affected_orders(con: duckdb.DuckDBPyConnection, model: Model) -> pa.Table:
+    """fact_sales rows of the `affected` orders."""
     # The fact model reads `silver_orders` and `silver_order_lines`: give it, on a cursor of
     # its own, just the affected orders beside the full dimensions.
     inner = con.cursor()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+import shared.gold.build as gold_build
 from providers.storage import LocalStorage
 from shared.generate import GenerateOptions, generate
 from shared.gold.build import build_gold
@@ -115,3 +116,57 @@ def test_a_late_earlier_order_moves_its_customer_to_an_older_cohort(
     full = Lake(LocalStorage(copy))
     assert build_gold(full, con, full_refresh=True).status == "succeeded"
     assert _tables(full) == _tables(lake)
+
+
+def test_a_change_touching_most_orders_rebuilds_fact_sales_whole(
+    land, deliver, lake, con, monkeypatch
+) -> None:
+    """Merging a large share of all orders held them in memory at once; past the share,
+    the run rebuilds fact_sales by the streamed full path instead, and says so."""
+    monkeypatch.setattr(gold_build, "REBUILD_MIN_ORDERS", 0)
+    monkeypatch.setattr(gold_build, "REBUILD_SHARE", 0.5)
+    deliver(*parents(land, [customer("C1")], [product("P1", "2.00", "5.00")]))
+    lines = ["O1,1,P1,1,5.00,0", "O2,1,P1,2,5.00,0", "O3,1,P1,3,5.00,0", "O4,1,P1,4,5.00,0"]
+    deliver(
+        land(
+            "orders",
+            "o1.csv",
+            [order(f"O{i}", "C1", f"2024-02-1{i}T10:00:00") for i in (1, 2, 3, 4)],
+        ),
+        land("order_lines", "l1.csv", lines),
+    )
+    assert build_gold(lake, con, now=GOLD_NOW, lookback=timedelta(0)).status == "succeeded"
+
+    def ship(*ids: str) -> None:
+        deliver(
+            land(
+                "orders",
+                f"o-{'-'.join(ids)}.csv",
+                [
+                    order(i, "C1", f"2024-02-1{i[1]}T10:00:00", "shipped", "2024-03-01T00:00:00")
+                    for i in ids
+                ],
+            )
+        )
+
+    ship("O1")  # 1 of 4 orders: merged
+    result = build_gold(lake, con, now=GOLD_NOW, lookback=timedelta(0))
+    assert result.recomputed_orders == 1 and result.note == ""
+    assert lake.delta("gold.fact_sales").history(1)[0]["operation"] == "MERGE"
+
+    ship("O2", "O3")  # 2 of 4: rebuilt, to the same rows a full refresh gives
+    result = build_gold(lake, con, now=GOLD_NOW, lookback=timedelta(0))
+    assert result.status == "succeeded" and result.recomputed_orders is None
+    assert result.note == "fact_sales rebuilt whole: the changes touch 2 of 4 orders"
+    assert lake.delta("gold.fact_sales").history(1)[0]["operation"] != "MERGE"
+    (details,) = [
+        json.loads(r["details"])
+        for r in lake.read(RUNS, filter=pc.field("job") == "gold").to_pylist()
+        if r["run_id"] == result.run_id
+    ]
+    assert details["incremental"] is False and details["note"] == result.note
+    statuses = {r["order_id"]: r["status"] for r in gold(lake, "fact_sales")}
+    assert statuses == {"O1": "shipped", "O2": "shipped", "O3": "shipped", "O4": "placed"}
+    rebuilt = _tables(lake)
+    assert build_gold(lake, con, now=GOLD_NOW, full_refresh=True).status == "succeeded"
+    assert _tables(lake) == rebuilt
