@@ -98,20 +98,29 @@ class Bronze:
     files: list[str]
     schema: pa.Schema
 
-    def select_sql(self, con: duckdb.DuckDBPyConnection) -> str:
-        """SQL of the rows, text columns normalised (`normalise_sql`), lineage as it is."""
+    def raw_sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        """SQL of the rows as delivered, NULL in the columns that no file has."""
         present = scanned_columns(con, self.files)
-        parts = []
-        for field in self.schema:
-            name = quote(field.name)
-            if field.name not in present:
-                parts.append(f"CAST(NULL AS {_sql_type(field.type)}) AS {name}")
-            elif field.name.startswith("_") or not _is_text(field.type):
-                parts.append(name)
-            else:
-                parts.append(f"{normalise_sql(name)} AS {name}")
+        parts = [
+            quote(f.name)
+            if f.name in present
+            else f"CAST(NULL AS {_sql_type(f.type)}) AS {quote(f.name)}"
+            for f in self.schema
+        ]
         source = parquet_scan(self.files) if self.files else "(SELECT 1 WHERE false)"
         return f"SELECT {', '.join(parts)} FROM {source}"
+
+    def normalised_sql(self, alias: str) -> str:
+        """The select list of relation `alias` (of `raw_sql`'s columns) with text columns
+        normalised (`normalise_sql`) and lineage as it is."""
+        parts = []
+        for field in self.schema:
+            name = f"{alias}.{quote(field.name)}"
+            if field.name.startswith("_") or not _is_text(field.type):
+                parts.append(name)
+            else:
+                parts.append(f"{normalise_sql(name)} AS {quote(field.name)}")
+        return ", ".join(parts)
 
 
 def parquet_scan(files: list[str]) -> str:
@@ -165,10 +174,13 @@ class Backlog:
         self._staged: list[str] = []
         con.register("retry_lineage", retry)
         con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))
+        # Text is normalised after the rows are picked: a daily build rechecking held rows
+        # reads every Bronze file they came from, of which it keeps a few percent.
         rows = f"""
-            SELECT b.*, CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
+            SELECT {bronze.normalised_sql("b")},
+                CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
                 r._held_status
-            FROM ({bronze.select_sql(con)}) b
+            FROM ({bronze.raw_sql(con)}) b
             LEFT JOIN retry_lineage r
                 ON r._batch_id = b._batch_id AND r._row_number = b._row_number
             WHERE r._held_status IS NOT NULL
