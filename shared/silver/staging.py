@@ -61,15 +61,15 @@ def chunk_sql(contract: Contract, bounds: list[str], *, typed: bool) -> str:
     return "(" + " + ".join(steps) + ")" if steps else "0"
 
 
-def bounds_sql(contract: Contract, rows: str, chunks: int) -> str:
+def bounds_sql(contract: Contract, rows: str, chunks: int, sample_every: int) -> str:
     """SQL for the `chunks - 1` bounds splitting the keys of relation `rows` (Bronze text)
     into ranges of about equal rows. The quantiles are exact over a sample of one key in
-    `SAMPLE_EVERY` by hash, so the same rows always give the same bounds."""
+    `sample_every` by hash, so the same rows always give the same bounds."""
     key = key_text_sql(contract, typed=False)
     cuts = ", ".join(str(i / chunks) for i in range(1, chunks))
+    sample = f"WHERE hash(_key) % {sample_every} = 0" if sample_every > 1 else ""
     return (
-        f"SELECT quantile_disc(_key, [{cuts}]) FROM (SELECT {key} AS _key FROM ({rows})) "
-        f"WHERE hash(_key) % {SAMPLE_EVERY} = 0"
+        f"SELECT quantile_disc(_key, [{cuts}]) FROM (SELECT {key} AS _key FROM ({rows})) {sample}"
     )
 
 
@@ -197,17 +197,12 @@ class Backlog:
                 con.unregister(name)
 
     def _bounds(self, rows: str) -> list[str]:
-        (cuts,) = self.con.execute(bounds_sql(self.contract, rows, self.chunks)).fetchall()[0]
-        # Too few keys to sample (a tiny chunk size): every distinct key is a bound.
-        if cuts is None:
-            key = key_text_sql(self.contract, typed=False)
-            cuts = [
-                k
-                for (k,) in self.con.execute(
-                    f"SELECT DISTINCT {key} AS k FROM ({rows}) ORDER BY k"
-                ).fetchall()
-            ][1:]
-        return sorted(set(cuts))
+        for every in (SAMPLE_EVERY, 1):  # a few keys may leave the sample empty: take all
+            sql = bounds_sql(self.contract, rows, self.chunks, every)
+            (cuts,) = self.con.execute(sql).fetchall()[0]
+            if cuts is not None:
+                return sorted(set(cuts))
+        return []
 
     def _stage(self, name: str, rows: str, *, typed: bool) -> None:
         self.con.execute(
