@@ -7,11 +7,11 @@ Silver build and the Gold build each in its own process, and prints seconds, row
 second (rows read: landing rows for ingest and Silver, fact rows for Gold) and the peak
 resident memory of each phase. The lake lives in a temporary folder (or --workdir).
 
-    python benchmarks/pipeline.py --order-lines 10000000 --days 60 --daily
+    python benchmarks/pipeline.py --order-lines 10000000 --days 60 --daily 2
 
-With --daily, the last delivery day is held back from that first load, then delivered and
-timed on its own: ingest, an incremental Silver build and an incremental Gold build, as a
-scheduled run would do them each day on a lake holding the days before.
+With --daily K, the last K delivery days are held back from that first load, then delivered
+and timed one day at a time: ingest, an incremental Silver build and an incremental Gold
+build, as a scheduled run would do them each day on a lake holding the days before.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ def main() -> int:
     command = [sys.executable, __file__, "--phase", "generate", "--workdir", str(workdir)]
     command += ["--order-lines", str(args.order_lines), "--days", str(args.days)]
     subprocess.run(command, check=True, cwd=ROOT)
-    held = _hold_back_last_day(workdir) if args.daily else []
+    held = _hold_back_last_days(workdir, args.daily)
     print(f"lake: {workdir / 'lake'}   DuckDB memory limit: {args.memory_limit}")
-    _run_phases(workdir, args, "first load" if args.daily else "")
-    if held:
-        for original, aside in held:
+    _run_phases(workdir, args, "first load" if held else "")
+    for day, files in held.items():
+        for original, aside in files:
             aside.rename(original)
-        print(f"then the held-back day: {len(held)} files")
+        print(f"then the files of {day}: {len(files)}")
         _run_phases(workdir, args, "daily")
     return 0
 
@@ -61,19 +61,19 @@ def _run_phases(workdir: Path, args: argparse.Namespace, label: str) -> None:
     print(f"{'total':<12}{total:>10.2f}")
 
 
-def _hold_back_last_day(workdir: Path) -> list[tuple[Path, Path]]:
-    """Move the landing files of the last delivery day (named <date>_<table>_NN.*) aside."""
+def _hold_back_last_days(workdir: Path, days: int) -> dict[str, list[tuple[Path, Path]]]:
+    """Move the landing files of the last `days` delivery days (named <date>_<table>_NN.*)
+    aside; returns, day by day in order, where each file was and where it went."""
     landing = workdir / "lake" / "landing"
     files = [f for f in landing.rglob("*") if f.is_file() and f.name[:4].isdigit()]
-    last = max(f.name[:10] for f in files)
-    aside = workdir / "held_back"
-    moved = []
-    for index, file in enumerate(sorted(f for f in files if f.name.startswith(last))):
-        target = aside / f"{index:03d}_{file.name}"
+    last = sorted({f.name[:10] for f in files})[-days:] if days else []
+    held: dict[str, list[tuple[Path, Path]]] = {}
+    for index, file in enumerate(sorted(f for f in files if f.name[:10] in last)):
+        target = workdir / "held_back" / f"{index:03d}_{file.name}"
         target.parent.mkdir(parents=True, exist_ok=True)
         file.rename(target)
-        moved.append((file, target))
-    return moved
+        held.setdefault(file.name[:10], []).append((file, target))
+    return dict(sorted(held.items()))
 
 
 def _parse() -> argparse.Namespace:
@@ -83,7 +83,13 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--workdir", help="folder for the lake (default: a new temporary folder)")
     p.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (spills above)")
     p.add_argument(
-        "--daily", action="store_true", help="then deliver the held-back last day on its own"
+        "--daily",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="K",
+        help="hold back the last K delivery days (default 1), then deliver them one at a time",
     )
     p.add_argument("--incremental", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
