@@ -150,7 +150,8 @@ def _build(
             (orders,) = cursor.execute("SELECT count(*) FROM silver_orders").fetchall()[0]
             if affected >= max(REBUILD_MIN_ORDERS, REBUILD_SHARE * orders):
                 result.note = (
-                    f"fact_sales rebuilt whole: the changes touch {affected:,} of {orders:,} orders"
+                    f"fact_sales rebuilt whole: the changes touch {affected:,} orders "
+                    f"(Silver holds {orders:,})"
                 )
                 watermark = None
             else:

@@ -157,7 +157,7 @@ def test_a_change_touching_most_orders_rebuilds_fact_sales_whole(
     ship("O2", "O3")  # 2 of 4: rebuilt, to the same rows a full refresh gives
     result = build_gold(lake, con, now=GOLD_NOW, lookback=timedelta(0))
     assert result.status == "succeeded" and result.recomputed_orders is None
-    assert result.note == "fact_sales rebuilt whole: the changes touch 2 of 4 orders"
+    assert result.note == "fact_sales rebuilt whole: the changes touch 2 orders (Silver holds 4)"
     assert lake.delta("gold.fact_sales").history(1)[0]["operation"] != "MERGE"
     (details,) = [
         json.loads(r["details"])
