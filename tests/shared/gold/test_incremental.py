@@ -118,11 +118,12 @@ def test_a_late_earlier_order_moves_its_customer_to_an_older_cohort(
     assert _tables(full) == _tables(lake)
 
 
-def test_a_change_touching_most_orders_rebuilds_fact_sales_whole(
+def test_a_large_change_or_a_large_fact_table_rebuilds_fact_sales_whole(
     land, deliver, lake, con, monkeypatch
 ) -> None:
-    """Merging a large share of all orders held them in memory at once; past the share,
-    the run rebuilds fact_sales by the streamed full path instead, and says so."""
+    """The merge path's memory grows with the change and with the table; past a share of
+    all orders or a table size, the run rebuilds fact_sales by the streamed full path
+    instead, and says so."""
     monkeypatch.setattr(gold_build, "REBUILD_MIN_ORDERS", 0)
     monkeypatch.setattr(gold_build, "REBUILD_SHARE", 0.5)
     deliver(*parents(land, [customer("C1")], [product("P1", "2.00", "5.00")]))
@@ -170,3 +171,15 @@ def test_a_change_touching_most_orders_rebuilds_fact_sales_whole(
     rebuilt = _tables(lake)
     assert build_gold(lake, con, now=GOLD_NOW, full_refresh=True).status == "succeeded"
     assert _tables(lake) == rebuilt
+
+    # A fact table past the size a merge keeps to its memory is rebuilt, however small the
+    # change.
+    monkeypatch.setattr(gold_build, "MERGE_MAX_FACT_ROWS", 3)
+    ship("O4")
+    result = build_gold(lake, con, now=GOLD_NOW, lookback=timedelta(0))
+    assert result.recomputed_orders is None
+    assert (
+        result.note
+        == "fact_sales rebuilt whole: it holds 4 rows, more than a merge keeps to its memory"
+    )
+    assert {r["status"] for r in gold(lake, "fact_sales")} == {"shipped"}
