@@ -2,11 +2,12 @@
 published only when the Silver run it consumes passed its critical checks.
 
 Incremental: fact_sales is merged for just the orders that Silver changed since the last
-published Gold (by the rows' `_processed_at`), and kpi_monthly for just their months.
-customer_rfm is recomputed (its as-of date, the latest order, moves with nearly every run
-and changes every customer's recency), as are cohort_retention, the dimensions and revenue
-at risk (aggregates over fact_sales and small Silver tables). A run whose inputs have not
-changed is a no-op; `full_refresh` rebuilds fact_sales from scratch, to the same rows.
+published Gold (by the rows' `_processed_at`), kpi_monthly for just their months and
+cohort_retention for just the cohorts they touch. customer_rfm is recomputed (its as-of
+date, the latest order, moves with nearly every run and changes every customer's recency),
+as are the dimensions and revenue at risk. A run whose inputs have not changed is a no-op;
+`full_refresh` rebuilds fact_sales from scratch, to the same rows, and so does an
+incremental run whose change or fact table is too large to merge (`_rebuild_reason`).
 """
 
 from __future__ import annotations
