@@ -313,7 +313,7 @@ def _build_chunk(
         """,
         params,
     )
-    result.written += to_silver.rows.num_rows
+    result.written += to_silver.adding.num_rows + to_silver.replacing.num_rows
     result.released += released.num_rows
     con.register("held_out", quarantine)
     split = (

@@ -243,8 +243,7 @@ def write_results(
     # Only rows that replace one go through MERGE, which rewrites every file holding a
     # matched key; new keys are appended, so their files keep to their chunk's key range.
     if outputs_.silver.replacing.num_rows:
-        keys = [*contract.keys, *(["valid_from"] if contract.scd2 else [])]
-        lake.upsert(silver, outputs_.silver.replacing, keys=keys)
+        lake.upsert(silver, outputs_.silver.replacing, keys=outputs.merge_keys(contract))
     lake.append(silver, outputs_.silver.adding, app_id=f"silver-{table}-{write_id}")
     lineage = ["_batch_id", "_row_number"]
     held = f"quarantine.{table}"

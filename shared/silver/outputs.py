@@ -94,11 +94,16 @@ def dropped_rows_sql(
     """
 
 
+def merge_keys(contract: Contract) -> list[str]:
+    """The columns that identify a Silver row: the key, and valid_from for SCD2 versions."""
+    return [*contract.keys, *(["valid_from"] if contract.scd2 else [])]
+
+
 def replacing_sql(contract: Contract, rows: str) -> str:
     """The Silver rows of query `rows` with `_replaces`: whether a row with its merge key
-    (the key, and valid_from for SCD2) is in Silver already (`silver_keyed` holds every
-    version of the input's keys), i.e. whether a MERGE would update rather than insert it."""
-    keys = [*contract.keys, *(["valid_from"] if contract.scd2 else [])]
+    is in Silver already (`silver_keyed` holds every version of the input's keys), i.e.
+    whether a MERGE would update rather than insert it."""
+    keys = merge_keys(contract)
     match = " AND ".join(f"s.{quote(k)} = o.{quote(k)}" for k in keys)
     return f"""
         SELECT *, EXISTS (SELECT 1 FROM silver_keyed s WHERE {match}) AS _replaces
