@@ -366,7 +366,7 @@ def _classify(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE rows AS
         SELECT *, {hashed} AS _row_hash, {classify.seq_expr(contract)} AS _seq,
-            _warnings AS _dq_warnings
+            _warnings AS _dq_warnings, len(_failures) > 0 AS _failed
         FROM {source}"""
     )
     lake_io.register_existing(con, contract, carried, silver)
