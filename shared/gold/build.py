@@ -7,7 +7,7 @@ cohort_retention for just the cohorts they touch. customer_rfm is recomputed (it
 date, the latest order, moves with nearly every run and changes every customer's recency),
 as are the dimensions and revenue at risk. A run whose inputs have not changed is a no-op;
 `full_refresh` rebuilds fact_sales from scratch, to the same rows, and so does an
-incremental run whose change or fact table is too large to merge (`_rebuild_reason`).
+incremental run whose change or fact table is too large to merge (`_affected_or_rebuild`).
 """
 
 from __future__ import annotations
@@ -152,8 +152,7 @@ def _build(
             if model.name != FACT and FACT not in model.depends:
                 cursor.execute(f"CREATE TEMP TABLE {quote(model.name)} AS {model.sql}")
         if watermark is not None:
-            affected = _find_affected_orders(cursor, watermark, lookback)
-            reason = _rebuild_reason(lake, cursor, affected)
+            affected, reason = _affected_or_rebuild(lake, cursor, watermark, lookback)
             if reason:
                 result.note = f"fact_sales rebuilt whole: {reason}"
                 watermark = None
@@ -333,17 +332,22 @@ def _find_affected_orders(
     return int(con.execute("SELECT count(*) FROM affected").fetchall()[0][0])
 
 
-def _rebuild_reason(lake: Lake, con: duckdb.DuckDBPyConnection, affected: int) -> str | None:
-    """Why an incremental run should rebuild fact_sales rather than merge (see
-    MERGE_MAX_FACT_ROWS), or None."""
-    (orders,) = con.execute("SELECT count(*) FROM silver_orders").fetchall()[0]
-    if affected >= max(REBUILD_MIN_ORDERS, REBUILD_SHARE * orders):
-        return f"the changes touch {affected:,} orders (Silver holds {orders:,})"
+def _affected_or_rebuild(
+    lake: Lake, con: duckdb.DuckDBPyConnection, watermark: str, lookback: timedelta
+) -> tuple[int, str | None]:
+    """How many orders changed (`_find_affected_orders`), and why fact_sales should be
+    rebuilt rather than merged (see MERGE_MAX_FACT_ROWS), or None. A fact table too large
+    to merge is rebuilt whatever changed, so the changes are then not looked for: that
+    took 4.3 s of a daily run at 10M order lines."""
     fact = lake.delta(f"gold.{FACT}")
     rows = fact.count() if fact is not None else 0
     if rows > MERGE_MAX_FACT_ROWS:
-        return f"it holds {rows:,} rows, more than a merge keeps to its memory"
-    return None
+        return 0, f"it holds {rows:,} rows, more than a merge keeps to its memory"
+    affected = _find_affected_orders(con, watermark, lookback)
+    (orders,) = con.execute("SELECT count(*) FROM silver_orders").fetchall()[0]
+    if affected >= max(REBUILD_MIN_ORDERS, REBUILD_SHARE * orders):
+        return affected, f"the changes touch {affected:,} orders (Silver holds {orders:,})"
+    return affected, None
 
 
 def _fact_for_affected_orders(con: duckdb.DuckDBPyConnection, model: Model) -> pa.Table:
