@@ -27,6 +27,7 @@ from shared.ops import (
     Run,
     utcnow,
 )
+from shared.parquet import local_files
 from shared.silver import classify, lake_io, outputs, staging
 from shared.silver.normalize import hmac_sql, row_hash_sql
 from shared.silver.table_rules import RowTallies, evaluate_table_rules
@@ -212,10 +213,8 @@ def _build_table(
     # Batch ids are content hashes, so their statistics prune no file; arrival times do.
     since = min((at for b, _, at in arrivals if b in wanted_batches), default=None)
     with (
-        lake_io.local_files(
-            lake, con, f"bronze.{table}", column="_ingested_at", low=since
-        ) as bronze_files,
-        lake_io.local_files(lake, con, f"silver.{table}") as silver_files,
+        local_files(lake, con, f"bronze.{table}", column="_ingested_at", low=since) as bronze_files,
+        local_files(lake, con, f"silver.{table}") as silver_files,
         staging.Backlog(
             con,
             contract,

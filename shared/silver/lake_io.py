@@ -4,11 +4,7 @@ its results. The decisions themselves are SQL in `classify`, `validate` and `out
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -19,7 +15,8 @@ from shared.contracts import Contract, ContractSet
 from shared.engine import literal, quote
 from shared.lake import Lake
 from shared.ops import DQ_RESULTS, DROPPED_ROWS, INGEST_LEDGER, PROCESSED_BATCHES, RUNS
-from shared.silver import classify, outputs, staging
+from shared.parquet import local_files, parquet_scan
+from shared.silver import classify, outputs
 from shared.silver.validate import LINEAGE
 
 
@@ -38,28 +35,6 @@ def bronze_batches(con: duckdb.DuckDBPyConnection, bronze: Any) -> list[tuple[st
     ).fetchall()
     con.unregister("bronze_scan")
     return [(b, n, at) for b, n, at in batches]
-
-
-@contextmanager
-def local_files(
-    lake: Lake,
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    *,
-    column: str | None = None,
-    low: Any = None,
-    high: Any = None,
-) -> Iterator[list[str]]:
-    """The table's Parquet files (with `column`, only those whose statistics of it overlap
-    [`low`, `high`]) where DuckDB's own reader can read them: on a cloud lake, copied to
-    the local disk DuckDB spills to, and removed after. DuckDB keeps to its memory limit
-    reading Parquet; taking the same rows in from Arrow overshot it by over a gigabyte at
-    10M order lines."""
-    (spill,) = con.execute("SELECT current_setting('temp_directory')").fetchall()[0]
-    folder = Path(spill or tempfile.gettempdir())
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lake-", dir=folder) as copies:
-        yield lake.local_files(table, Path(copies), column=column, low=low, high=high)
 
 
 def retry_lineage(lake: Lake, table: str, replay: bool) -> pa.Table:
@@ -104,7 +79,7 @@ def register_parent_keys(
         with local_files(lake, con, f"silver.{rule.table}") as files:
             if files:
                 key = f"CAST({quote(rule.to)} AS VARCHAR)"
-                parts.append(f"SELECT {key} AS key FROM {staging.parquet_scan(files)}")
+                parts.append(f"SELECT {key} AS key FROM {parquet_scan(files)}")
             union = " UNION ".join(parts) or "SELECT NULL::VARCHAR AS key WHERE false"
             # NULL keys are left out: one NULL would make every `NOT IN` unknown (passing).
             con.execute(
@@ -170,7 +145,7 @@ def register_prior_known(lake: Lake, con: duckdb.DuckDBPyConnection, contract: C
     ) as files:
         if files:
             parts.append(
-                f"SELECT _row_hash, _batch_id, _row_number FROM {staging.parquet_scan(files)} "
+                f"SELECT _row_hash, _batch_id, _row_number FROM {parquet_scan(files)} "
                 f"WHERE table_name = {literal(contract.table)}"
             )
         con.execute(f"CREATE OR REPLACE TEMP TABLE prior_known AS {' UNION ALL '.join(parts)}")

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from shared.contracts import Contract
 from shared.engine import literal, quote
+from shared.parquet import parquet_scan, scanned_columns
 from shared.silver.normalize import normalise_sql
 
 
@@ -121,18 +122,6 @@ class Bronze:
             else:
                 parts.append(f"{normalise_sql(name)} AS {quote(field.name)}")
         return ", ".join(parts)
-
-
-def parquet_scan(files: list[str]) -> str:
-    """SQL reading Parquet files with DuckDB's own reader, columns matched by name (NULL in
-    the rows of a file that lacks one)."""
-    return "read_parquet([" + ", ".join(literal(f) for f in files) + "], union_by_name = true)"
-
-
-def scanned_columns(con: duckdb.DuckDBPyConnection, files: list[str]) -> set[str]:
-    if not files:
-        return set()
-    return set(con.sql(f"SELECT * FROM {parquet_scan(files)} LIMIT 0").columns)
 
 
 def _is_text(kind: pa.DataType) -> bool:

@@ -26,7 +26,7 @@ from shared.contracts.model import (
 from shared.engine import quote
 from shared.lake import Lake
 from shared.ops import utcnow
-from shared.silver import lake_io, staging
+from shared.parquet import local_files, parquet_scan, scanned_columns
 
 if TYPE_CHECKING:
     from shared.silver.build import TableResult
@@ -144,11 +144,11 @@ def _load_checked_columns(lake: Lake, con: duckdb.DuckDBPyConnection, contract: 
             needed.add(rule.column)
     if not lake.exists(table):
         return False
-    with lake_io.local_files(lake, con, table) as files:
-        present = sorted(needed & staging.scanned_columns(con, files))
+    with local_files(lake, con, table) as files:
+        present = sorted(needed & scanned_columns(con, files))
         if present:
             columns = ", ".join(quote(c) for c in present)
-            source = f"SELECT {columns} FROM {staging.parquet_scan(files)}"
+            source = f"SELECT {columns} FROM {parquet_scan(files)}"
         else:  # a table with no rows yet
             con.register("dq_empty", lake.read(table, columns=sorted(needed)))
             source = "SELECT * FROM dq_empty"
