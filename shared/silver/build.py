@@ -206,13 +206,13 @@ def _build_table(
     # State that chunks compare with is read once, before any chunk writes: chunks have
     # disjoint keys, so nothing one writes concerns another (see `staging`).
     lake_io.register_parent_keys(lake, con, contracts, contract)
-    lake_io.register_prior_known(lake, con, contract)
     wanted = lake_io.silver_columns_read(contract, carried)
     held_ids = retry.column("_batch_id").to_pylist()
     wanted_batches = {*new_ids, *held_ids}
     # Batch ids are content hashes, so their statistics prune no file; arrival times do.
     since = min((at for b, _, at in arrivals if b in wanted_batches), default=None)
     with (
+        lake_io.prior_dropped(lake, con, table) as dropped_files,
         local_files(lake, con, f"bronze.{table}", column="_ingested_at", low=since) as bronze_files,
         local_files(lake, con, f"silver.{table}") as silver_files,
         staging.Backlog(
@@ -224,6 +224,7 @@ def _build_table(
             chunks,
         ) as backlog,
     ):
+        lake_io.register_prior_known(lake, con, contract, dropped_files)
         backlog.stage_silver(silver_files, wanted)
         for number in backlog:
             # The bounds come from a sample of the input, held rows included: a retry whose
