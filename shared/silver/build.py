@@ -323,6 +323,7 @@ def _build_chunk(
     held_new = to_arrow(con, split + "b._origin = 'new'")
     held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
     result.status_changed += held_changed.num_rows
+    _drop_chunk_tables(con, contract)
     # A delta-rs MERGE reads and rewrites Silver files outside DuckDB's limit: DuckDB gives
     # up its buffers first (the chunk's temp tables spill), so the two do not peak together.
     # Not for appends alone: they encode a file at a time, and spilling before each chunk's
@@ -336,6 +337,31 @@ def _build_chunk(
             chunk.write_id,
         )
     tallies.add(to_silver.rows, held_new)
+
+
+# The temp tables of one chunk's decisions, rebuilt by each chunk.
+_CHUNK_TABLES = (
+    "bronze_in",
+    "rows",
+    "silver_keyed",
+    "known",
+    "outcomes",
+    "silver_cur",
+    "candidates",
+    "decided_wins",
+    "scd_fresh",
+    "replaced_current",
+    "placed",
+    "versions",
+)
+
+
+def _drop_chunk_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Drop the chunk's tables once its results are in Arrow: lowering DuckDB's limit for a
+    MERGE spilled them to disk first, 1.4 s of a daily build at 10M order lines."""
+    chunk_parent_keys = [f"chunk_parent_keys_{i}" for i in range(len(contract.references))]
+    for name in (*_CHUNK_TABLES, *chunk_parent_keys):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _classify(
