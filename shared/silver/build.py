@@ -325,7 +325,8 @@ def _build_chunk(
     result.status_changed += held_changed.num_rows
     _drop_chunk_tables(con, contract)
     # A delta-rs MERGE reads and rewrites Silver files outside DuckDB's limit: DuckDB gives
-    # up its buffers first (the chunk's temp tables spill), so the two do not peak together.
+    # up its buffers first (the chunk's own tables are gone by then; a staged backlog
+    # spills), so the two do not peak together.
     # Not for appends alone: they encode a file at a time, and spilling before each chunk's
     # appends made a 1M first build 15% slower.
     merging = to_silver.replacing.num_rows > 0

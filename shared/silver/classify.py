@@ -50,7 +50,7 @@ def outcome_sql(contract: Contract) -> str:
     lineage_eq = "k._batch_id = r._batch_id AND k._row_number = r._row_number"
     keys = ", ".join(f"{quote(k)}, {quote(k + '__raw')}" for k in contract.keys)
     # Each flag is the set of row ids a plain join finds, tested with IN: written as EXISTS
-    # subqueries inside the CASE, DuckDB carried the rows through correlated joins, 3.5 times
+    # subqueries inside the CASE, DuckDB carried the rows through correlated joins, 3.7 times
     # as long. Only content seen more than once needs ordering: an aggregate finds it, and
     # the window then runs over those few rows instead of the whole input.
     return f"""

@@ -4,6 +4,7 @@ its results. The decisions themselves are SQL in `classify`, `validate` and `out
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,7 +124,9 @@ def silver_columns_read(contract: Contract, carried: list[str]) -> list[str]:
     return [*outputs.silver_columns(contract, carried), *scd, "_row_hash", *LINEAGE, "_dq_warnings"]
 
 
-def prior_dropped(lake: Lake, con: duckdb.DuckDBPyConnection, table: str) -> Any:
+def prior_dropped(
+    lake: Lake, con: duckdb.DuckDBPyConnection, table: str
+) -> AbstractContextManager[list[str]]:
     """A context giving the files of `_ops.dropped_rows` that may hold rows of `table`: the
     dropped rows of every table are one table, and DuckDB's Parquet reader takes only the
     files whose statistics admit this one (a build writes one table's rows at a time)."""
