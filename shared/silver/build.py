@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shared.background import BackgroundWriter
 from shared.contracts import Contract, ContractSet
 from shared.engine import memory_capped, quote, set_clock, to_arrow
 from shared.lake import Lake
@@ -223,6 +223,7 @@ def _build_table(
             retry,
             chunks,
         ) as backlog,
+        BackgroundWriter("silver-write") as writer,
     ):
         lake_io.register_prior_known(lake, con, contract, dropped_files)
         backlog.stage_silver(silver_files, wanted)
@@ -242,6 +243,7 @@ def _build_table(
                 carried,
                 result,
                 tallies,
+                writer,
             )
     state.marks += [
         {"table_name": table, "batch_id": b, "run_id": run.run_id, "processed_at": utcnow()}
@@ -272,8 +274,10 @@ def _build_chunk(
     carried: list[str],
     result: TableResult,
     tallies: RowTallies,
+    writer: BackgroundWriter,
 ) -> None:
-    """Build the input rows in `bronze_in` (one chunk of the table's input)."""
+    """Build the input rows in `bronze_in` (one chunk of the table's input); its writes go
+    to `writer`, so they overlap the next chunk's SQL."""
     present = set(con.sql("SELECT * FROM bronze_in LIMIT 0").columns)
     # `_processed_at` is wall-clock time, not the run's clock: Gold reads Silver
     # incrementally from it, so it must only move forward.
@@ -324,19 +328,22 @@ def _build_chunk(
     held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
     result.status_changed += held_changed.num_rows
     _drop_chunk_tables(con, contract)
-    # A delta-rs MERGE reads and rewrites Silver files outside DuckDB's limit: DuckDB gives
-    # up its buffers first (the chunk's own tables are gone by then; a staged backlog
-    # spills), so the two do not peak together.
-    # Not for appends alone: they encode a file at a time, and spilling before each chunk's
-    # appends made a 1M first build 15% slower.
-    merging = to_silver.replacing.num_rows > 0
-    with memory_capped(con, WRITE_MEMORY) if merging else nullcontext():
-        lake_io.write_results(
-            lake,
-            contract,
-            lake_io.Outputs(to_silver, held_new, held_changed, released, dropped),
-            chunk.write_id,
-        )
+    outputs_ = lake_io.Outputs(to_silver, held_new, held_changed, released, dropped)
+
+    def write() -> None:
+        lake_io.write_results(lake, contract, outputs_, chunk.write_id)
+
+    if to_silver.replacing.num_rows:
+        # A delta-rs MERGE reads and rewrites Silver files outside DuckDB's limit: it runs
+        # alone, with DuckDB's buffers given up first (the chunk's own tables are gone by
+        # then; a staged backlog spills), so the two do not peak together.
+        writer.wait()
+        with memory_capped(con, WRITE_MEMORY):
+            write()
+    else:
+        # Appends encode a file at a time beside the next chunk's SQL. Spilling before
+        # them made a 1M first build 15% slower.
+        writer.submit(write)
     tallies.add(to_silver.rows, held_new)
 
 
