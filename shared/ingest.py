@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from shared.background import BackgroundWriter
 from shared.contracts import ContractSet
 from shared.errors import FileRejectedError
 from shared.lake import Lake
@@ -56,7 +58,8 @@ class IngestResult:
 
 # Files of one table are committed together (one Delta commit carrying every file's
 # idempotency id), so a folder of small files is not a commit each; everything staged is
-# flushed once these bounds (over all tables) are reached, which bounds memory.
+# flushed once these bounds (over all tables) are reached, which bounds memory (to twice
+# them: one set is staged while the previous one is committed).
 MAX_STAGED_ROWS = 1_000_000
 MAX_STAGED_FILES = 200
 
@@ -87,49 +90,54 @@ def ingest_files(
     ledger: list[dict[str, object]] = []
     staged: dict[str, list[tuple[int, _Staged]]] = {}
 
-    def finish(index: int, result: IngestResult, sha: str) -> None:
+    def finish(index: int, result: IngestResult, sha: str, rows: list[dict[str, object]]) -> None:
         results[index] = result
         if result.status != "duplicate":
-            ledger.append(_ledger_row(result, sha, run.run_id))
+            rows.append(_ledger_row(result, sha, run.run_id))
         if progress:
             progress(result)
 
-    def flush(name: str) -> None:
-        batch = staged.pop(name, [])
-        committed = _commit(lake, name, [s for _, s in batch], run.run_id)
-        for index, s in batch:
-            status: Literal["loaded", "duplicate"] = (
-                "loaded" if s.batch_id in committed else "duplicate"
-            )
-            result = IngestResult(
-                s.file.name, status, name, s.batch_id, s.rows.num_rows, None, s.drift
-            )
-            run.rows_read += result.rows if status == "loaded" else 0
-            finish(index, result, s.sha)
-            if status == "duplicate":
-                # In Bronze already but maybe not yet in the ledger (a crash in between):
-                # the ledger row is keyed by the batch, so it is written at most once.
-                ledger.append(_ledger_row(replace(result, status="loaded"), s.sha, run.run_id))
-        _write_ledger(lake, ledger)
-        ledger.clear()
+    def flush(batches: dict[str, list[tuple[int, _Staged]]], rows: list[dict[str, object]]) -> None:
+        """Commit staged files table by table, then their ledger rows (and those of files
+        rejected before them, in `rows`). Runs in the writer thread, on data that is its
+        own: the caller has handed both over."""
+        for name, batch in batches.items():
+            committed = _commit(lake, name, [s for _, s in batch], run.run_id)
+            for index, s in batch:
+                status: Literal["loaded", "duplicate"] = (
+                    "loaded" if s.batch_id in committed else "duplicate"
+                )
+                result = IngestResult(
+                    s.file.name, status, name, s.batch_id, s.rows.num_rows, None, s.drift
+                )
+                run.rows_read += result.rows if status == "loaded" else 0
+                finish(index, result, s.sha, rows)
+                if status == "duplicate":
+                    # In Bronze already but maybe not yet in the ledger (a crash in
+                    # between): the ledger row is keyed by the batch, so it is written at
+                    # most once.
+                    rows.append(_ledger_row(replace(result, status="loaded"), s.sha, run.run_id))
+            _write_ledger(lake, rows)
+            rows.clear()
+        _write_ledger(lake, rows)
 
-    for index, file in enumerate(files):
-        outcome, sha = _stage(lake, contracts, con, file, table, loaded)
-        if isinstance(outcome, IngestResult):
-            finish(index, outcome, sha)
-            continue
-        loaded.add((outcome.table, outcome.batch_id))
-        staged.setdefault(outcome.table, []).append((index, outcome))
-        queued = [s for queue in staged.values() for _, s in queue]
-        if (
-            len(queued) >= MAX_STAGED_FILES
-            or sum(s.rows.num_rows for s in queued) >= MAX_STAGED_ROWS
-        ):
-            for name in list(staged):
-                flush(name)
-    for name in list(staged):
-        flush(name)
-    _write_ledger(lake, ledger)
+    # The next files are read and parsed while the last ones are committed.
+    with BackgroundWriter("ingest-write") as writer:
+        for index, file in enumerate(files):
+            outcome, sha = _stage(lake, contracts, con, file, table, loaded)
+            if isinstance(outcome, IngestResult):
+                finish(index, outcome, sha, ledger)
+                continue
+            loaded.add((outcome.table, outcome.batch_id))
+            staged.setdefault(outcome.table, []).append((index, outcome))
+            queued = [s for queue in staged.values() for _, s in queue]
+            if (
+                len(queued) >= MAX_STAGED_FILES
+                or sum(s.rows.num_rows for s in queued) >= MAX_STAGED_ROWS
+            ):
+                writer.submit(partial(flush, staged, ledger))
+                staged, ledger = {}, []
+        writer.submit(partial(flush, staged, ledger))
     ordered = [results[i] for i in sorted(results)]
     run.rows_written = run.rows_read
     run.details = {

@@ -304,6 +304,39 @@ def test_a_full_stage_is_committed_early(land, lake, contracts, con, monkeypatch
     assert len(ledger(lake)) == 3
 
 
+def test_files_parsed_while_earlier_ones_commit_lose_nothing(
+    land, lake, contracts, con, monkeypatch
+) -> None:
+    # One file per commit: every commit runs beside the parsing of the next file, and a
+    # rejected file between them keeps its ledger row.
+    monkeypatch.setattr("shared.ingest.MAX_STAGED_FILES", 1)
+    files = [land("orders", f"o{i}.csv", [[f"{i}", *ORDER_ROWS[0][1:]]]) for i in range(4)]
+    files.insert(2, put(lake, "landing/pos/orders/empty.csv", ""))
+    seen: list[IngestResult] = []
+
+    results = ingest_files(lake, contracts, con, files, progress=seen.append)
+
+    assert [r.status for r in results] == ["loaded", "loaded", "rejected", "loaded", "loaded"]
+    assert sorted(r.source_file for r in seen) == sorted(f.name for f in files)
+    assert sorted(r["order_id"] for r in bronze(lake)) == ["0", "1", "2", "3"]
+    assert sorted((e["source_file"], e["status"]) for e in ledger(lake)) == sorted(
+        (f.name, "rejected" if f.name.endswith("empty.csv") else "loaded") for f in files
+    )
+
+
+def test_a_failed_commit_fails_the_ingest(land, lake, contracts, con, monkeypatch) -> None:
+    monkeypatch.setattr("shared.ingest.MAX_STAGED_FILES", 1)
+    files = [land("orders", f"o{i}.csv", [[f"{i}", *ORDER_ROWS[0][1:]]]) for i in range(3)]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("storage unavailable")
+
+    monkeypatch.setattr(lake, "append_batches", broken)
+    with pytest.raises(OSError, match="storage unavailable"):
+        ingest_files(lake, contracts, con, files)
+    assert lake.read("bronze.orders") is None
+
+
 def test_recovery_commits_only_the_files_not_yet_in_bronze(land, lake, contracts, con) -> None:
     old = land("orders", "o1.csv", ORDER_ROWS[:1])
     ingest_files(lake, contracts, con, [old])
