@@ -147,29 +147,40 @@ def _shown(contract: Contract, column: str) -> str:
 def checked_select(contract: Contract, typed: str, parent_keys: Mapping[str, str]) -> str:
     """The typed rows of relation `typed` with `_failures`, `_warnings`, `_only_references`."""
     checks = failure_checks(contract, parent_keys)
-    critical = [c for c in checks if c[3] == "critical"]
-    warning = [c for c in checks if c[3] != "critical"]
+    # Each condition is evaluated once, as a flag; the list of failures is built only for
+    # rows with a flag set (a few percent). Building a list of every check for every row
+    # and filtering out the NULLs made typing and checking 337k order lines take 0.31 s
+    # instead of 0.22 s.
+    flags = [f"({cond}) AS _check_{i}" for i, (cond, *_) in enumerate(checks)]
+    critical = [(i, c) for i, c in enumerate(checks) if c[3] == "critical"]
+    warning = [(i, c) for i, c in enumerate(checks) if c[3] != "critical"]
+    no_failures = '[]::STRUCT(rule_id VARCHAR, reason VARCHAR, severity VARCHAR, "check" VARCHAR)[]'
 
-    def as_list(items: list[tuple[str, str, str, str, str]]) -> str:
+    def as_list(items: list[tuple[int, tuple[str, str, str, str, str]]], rule_ids: bool) -> str:
+        empty = "[]::VARCHAR[]" if rule_ids else no_failures
         if not items:
-            return (
-                '[]::STRUCT(rule_id VARCHAR, reason VARCHAR, severity VARCHAR, "check" VARCHAR)[]'
-            )
+            return empty
         cases = ", ".join(
-            f"CASE WHEN {cond} THEN struct_pack(rule_id := {literal(rid)}, reason := {reason}, "
-            f'severity := {literal(sev)}, "check" := {literal(kind)}) END'
-            for cond, rid, reason, sev, kind in items
+            f"CASE WHEN _check_{i} THEN struct_pack(rule_id := {literal(rid)}, "
+            f'reason := {reason}, severity := {literal(sev)}, "check" := {literal(kind)}) END'
+            for i, (_, rid, reason, sev, kind) in items
         )
-        return f"list_filter([{cases}], lambda f: f IS NOT NULL)"
+        failed = f"list_filter([{cases}], lambda f: f IS NOT NULL)"
+        if rule_ids:
+            failed = f"list_transform({failed}, lambda f: f.rule_id)"
+        any_set = " OR ".join(f"_check_{i}" for i, _ in items)
+        return f"CASE WHEN {any_set} THEN {failed} ELSE {empty} END"
 
+    names = ", ".join(f"_check_{i}" for i in range(len(checks)))
     return f"""
         SELECT *,
-            list_bool_and(list_transform(_failures, lambda f: f."check" = 'references'))
+            CASE WHEN len(_failures) > 0 THEN list_bool_and(
+                list_transform(_failures, lambda f: f."check" = 'references')) END
                 AS _only_references
         FROM (
-            SELECT *,
-                {as_list(critical)} AS _failures,
-                list_transform({as_list(warning)}, lambda f: f.rule_id) AS _warnings
-            FROM {typed}
+            SELECT * {f"EXCLUDE ({names})" if checks else ""},
+                {as_list(critical, False)} AS _failures,
+                {as_list(warning, True)} AS _warnings
+            FROM (SELECT *{"".join(", " + f for f in flags)} FROM {typed})
         )
     """
