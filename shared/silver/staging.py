@@ -111,11 +111,13 @@ class Bronze:
         source = parquet_scan(self.files) if self.files else "(SELECT 1 WHERE false)"
         return f"SELECT {', '.join(parts)} FROM {source}"
 
-    def normalised_sql(self, alias: str) -> str:
+    def normalised_sql(self, alias: str, skip: tuple[str, ...] = ()) -> str:
         """The select list of relation `alias` (of `raw_sql`'s columns) with text columns
-        normalised (`normalise_sql`) and lineage as it is."""
+        normalised (`normalise_sql`) and lineage as it is; columns in `skip` left out."""
         parts = []
         for field in self.schema:
+            if field.name in skip:
+                continue
             name = f"{alias}.{quote(field.name)}"
             if field.name.startswith("_") or not _is_text(field.type):
                 parts.append(name)
@@ -140,6 +142,37 @@ def _sql_type(kind: pa.DataType) -> str:
     return "VARCHAR"
 
 
+# Lineage that is the same for every row of a Bronze batch.
+BATCH_LINEAGE = ("_batch_id", "_source_file", "_ingested_at")
+
+
+def _input_sql(raw: str, bronze: Bronze, lineage: str | None = None) -> str:
+    """SQL of the build's input rows (relation `raw` of a table's Bronze rows): normalised
+    text, lineage, `_origin` and `_held_status`. With `lineage` (a table numbering the
+    distinct `BATCH_LINEAGE` of the input), a row carries that number as `_lineage` in
+    place of its batch lineage."""
+    select = bronze.normalised_sql("b", skip=BATCH_LINEAGE if lineage else ())
+    join = ""
+    if lineage:
+        select += ", l._lineage"
+        join = f"JOIN {lineage} l ON " + " AND ".join(
+            f"l.{c} IS NOT DISTINCT FROM b.{c}" for c in BATCH_LINEAGE
+        )
+    # Text is normalised after the rows are picked: a daily build rechecking held rows
+    # reads every Bronze file they came from, of which it keeps a few percent.
+    return f"""
+        SELECT {select},
+            CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
+            r._held_status
+        FROM ({raw}) b
+        LEFT JOIN retry_lineage r
+            ON r._batch_id = b._batch_id AND r._row_number = b._row_number
+        {join}
+        WHERE r._held_status IS NOT NULL
+           OR b._batch_id IN (SELECT _batch_id FROM new_batches)
+    """
+
+
 class Backlog:
     """The input rows of one table's build (new batches, plus held rows to judge again),
     split into `chunks` key-disjoint chunks. Iterating loads each chunk in turn as the temp
@@ -161,24 +194,26 @@ class Backlog:
         """Key text where each chunk after the first starts."""
         self._silver: str | None = None
         self._staged: list[str] = []
+        self._columns = [f.name for f in bronze.schema]
         con.register("retry_lineage", retry)
         con.register("new_batches", pa.table({"_batch_id": pa.array(new_batches, pa.string())}))
-        # Text is normalised after the rows are picked: a daily build rechecking held rows
-        # reads every Bronze file they came from, of which it keeps a few percent.
-        rows = f"""
-            SELECT {bronze.normalised_sql("b")},
-                CASE WHEN r._held_status IS NULL THEN 'new' ELSE 'retry' END AS _origin,
-                r._held_status
-            FROM ({bronze.raw_sql(con)}) b
-            LEFT JOIN retry_lineage r
-                ON r._batch_id = b._batch_id AND r._row_number = b._row_number
-            WHERE r._held_status IS NOT NULL
-               OR b._batch_id IN (SELECT _batch_id FROM new_batches)
-        """
+        raw = bronze.raw_sql(con)
         try:
             if chunks == 1:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE bronze_in AS {rows}")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE bronze_in AS {_input_sql(raw, bronze)}")
             else:
+                # A staged row carries a number for its batch, file and arrival instead of
+                # them: they were half of the bytes sorted and spilled (12M Bronze order
+                # rows sorted in 10.7 s instead of 17.7 s, with DuckDB at 768 MB).
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE backlog_lineage AS "
+                    f"SELECT (row_number() OVER ())::INTEGER AS _lineage, * FROM ("
+                    f"SELECT DISTINCT {', '.join(BATCH_LINEAGE)} FROM ({raw}) "
+                    "WHERE _batch_id IN (SELECT _batch_id FROM retry_lineage) "
+                    "OR _batch_id IN (SELECT _batch_id FROM new_batches))"
+                )
+                self._staged.append("backlog_lineage")
+                rows = _input_sql(raw, bronze, lineage="backlog_lineage")
                 self.bounds = self._bounds(rows)
                 self._stage("backlog_input", rows, typed=False)
         finally:
@@ -209,10 +244,15 @@ class Backlog:
         present = self.con.execute(
             "SELECT DISTINCT _chunk FROM backlog_input ORDER BY _chunk"
         ).fetchall()
+        columns = ", ".join(
+            f"l.{quote(c)}" if c in BATCH_LINEAGE else f"i.{quote(c)}" for c in self._columns
+        )
         for (i,) in present:
             self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE bronze_in AS "
-                f"SELECT * EXCLUDE (_chunk) FROM backlog_input WHERE _chunk = {i}"
+                f"CREATE OR REPLACE TEMP TABLE bronze_in AS "
+                f"SELECT {columns}, i._origin, i._held_status "
+                f"FROM backlog_input i JOIN backlog_lineage l ON l._lineage = i._lineage "
+                f"WHERE i._chunk = {i}"
             )
             yield i
 
