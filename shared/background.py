@@ -1,5 +1,6 @@
-"""One write at a time in a background thread, so the next piece of work is computed while
-the last one's Delta commit is encoded and written.
+"""Work beside the main thread: one write at a time in a background thread, so the next
+piece of work is computed while the last one's Delta commit is encoded and written; and
+work on the next items prefetched in threads.
 
 DuckDB and delta-rs both release the GIL, so on two cores a chunk's SQL and the previous
 chunk's Parquet encoding run side by side. Only one write is ever pending: submitting the
@@ -9,9 +10,32 @@ the commits in submission order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def prefetched(work: Callable[[T], R], items: Iterable[T], ahead: int = 2) -> Iterator[R]:
+    """`work` applied to each item, in order, with up to `ahead` items worked on at once in
+    threads (for work that releases the GIL, such as parsing a file). Results come in the
+    order of `items`; an error is raised when its item's turn comes."""
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="prefetch") as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 class BackgroundWriter:

@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from shared.background import BackgroundWriter
+from shared.background import BackgroundWriter, prefetched
 from shared.contracts import ContractSet
 from shared.errors import FileRejectedError
 from shared.lake import Lake
@@ -122,9 +122,20 @@ def ingest_files(
         _write_ledger(lake, rows)
 
     # The next files are read and parsed while the last ones are committed.
+    # Two files are read and parsed at a time (a gzipped JSON file parses on one core).
+    def stage(file: LandingFile) -> tuple[_Staged | IngestResult, str]:
+        cursor = con.cursor()
+        try:
+            return _stage(lake, contracts, cursor, file, table, loaded)
+        finally:
+            cursor.close()
+
     with BackgroundWriter("ingest-write") as writer:
-        for index, file in enumerate(files):
-            outcome, sha = _stage(lake, contracts, con, file, table, loaded)
+        for index, (outcome, sha) in enumerate(prefetched(stage, files)):
+            if isinstance(outcome, _Staged) and (outcome.table, outcome.batch_id) in loaded:
+                # The same content as a file staged while this one was parsed.
+                name, batch = outcome.file.name, outcome.batch_id
+                outcome = IngestResult(name, "duplicate", outcome.table, batch)
             if isinstance(outcome, IngestResult):
                 finish(index, outcome, sha, ledger)
                 continue

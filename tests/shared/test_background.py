@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from shared.background import BackgroundWriter
+from shared.background import BackgroundWriter, prefetched
 
 
 def test_writes_run_one_at_a_time_in_submission_order() -> None:
@@ -71,3 +71,39 @@ def test_an_error_of_the_block_wins_but_the_pending_write_still_finishes() -> No
         release.set()
         raise KeyError("chunk")
     assert finished.is_set()
+
+
+def test_prefetched_keeps_order_and_works_ahead_in_threads() -> None:
+    gate = threading.Barrier(2, timeout=5)
+
+    def work(i: int) -> int:
+        if i < 2:
+            gate.wait()  # passes only if items 0 and 1 are worked on at once
+        return i * 10
+
+    assert list(prefetched(work, range(5))) == [0, 10, 20, 30, 40]
+
+
+def test_prefetched_raises_an_error_in_its_turn() -> None:
+    def work(i: int) -> int:
+        if i == 2:
+            raise ValueError("item 2")
+        return i
+
+    seen = []
+    with pytest.raises(ValueError, match="item 2"):
+        for value in prefetched(work, range(5)):
+            seen.append(value)
+    assert seen == [0, 1]
+
+
+def test_prefetched_reads_only_a_few_items_ahead() -> None:
+    started: list[int] = []
+
+    def work(i: int) -> int:
+        started.append(i)
+        return i
+
+    results = prefetched(work, iter(range(100)), ahead=2)
+    assert next(results) == 0
+    assert max(started) <= 2
