@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -322,6 +323,27 @@ def test_files_parsed_while_earlier_ones_commit_lose_nothing(
     assert sorted((e["source_file"], e["status"]) for e in ledger(lake)) == sorted(
         (f.name, "rejected" if f.name.endswith("empty.csv") else "loaded") for f in files
     )
+
+
+def test_arrival_follows_file_order_when_a_later_file_parses_first(
+    land, lake, contracts, con, monkeypatch
+) -> None:
+    # Files are parsed two at a time; arrival order (which decides which of two versions
+    # of a row came first) must still be the order of the files.
+    import shared.ingest as ingest_module
+
+    real = ingest_module.read_landing_file
+
+    def slow_first(con: object, path: str, name: str) -> pa.Table:
+        if name.endswith("o0.csv"):
+            time.sleep(0.3)
+        return real(con, path, name)
+
+    monkeypatch.setattr(ingest_module, "read_landing_file", slow_first)
+    files = [land("orders", f"o{i}.csv", [[f"{i}", *ORDER_ROWS[0][1:]]]) for i in range(3)]
+    ingest_files(lake, contracts, con, files)
+    arrived = sorted(bronze(lake), key=lambda r: r["_ingested_at"])
+    assert [r["order_id"] for r in arrived] == ["0", "1", "2"]
 
 
 def test_a_failed_commit_fails_the_ingest(land, lake, contracts, con, monkeypatch) -> None:
