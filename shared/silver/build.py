@@ -206,6 +206,16 @@ def _build_table(
     # State that chunks compare with is read once, before any chunk writes: chunks have
     # disjoint keys, so nothing one writes concerns another (see `staging`).
     lake_io.register_parent_keys(lake, con, contracts, contract)
+    # Every Bronze batch's place in arrival order, for `classify` to order versions by.
+    con.register(
+        "batch_arrival",
+        pa.table(
+            {
+                "_batch_id": pa.array([b for b, _, _ in arrivals], pa.string()),
+                "_arrival": pa.array(range(len(arrivals)), pa.int32()),
+            }
+        ),
+    )
     wanted = lake_io.silver_columns_read(contract, carried)
     held_ids = retry.column("_batch_id").to_pylist()
     wanted_batches = {*new_ids, *held_ids}
