@@ -123,7 +123,6 @@ def ingest_files(
             rows.clear()
         _write_ledger(lake, rows)
 
-    # The next files are read and parsed while the last ones are committed.
     # Two files are read and parsed at a time (a gzipped JSON file parses on one core).
     def stage(file: LandingFile) -> tuple[_Staged | IngestResult, str]:
         cursor = con.cursor()
@@ -132,6 +131,7 @@ def ingest_files(
         finally:
             cursor.close()
 
+    # The next files are read and parsed while the last ones are committed.
     with BackgroundWriter("ingest-write") as writer:
         for index, (outcome, sha) in enumerate(prefetched(stage, files)):
             if isinstance(outcome, _Staged) and (outcome.table, outcome.batch_id) in loaded:
