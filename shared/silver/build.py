@@ -319,11 +319,9 @@ def _build_chunk(
         """
         SELECT _batch_id, _row_number, 'released' AS status, $run_id AS released_run_id,
             run_now() AS released_at, run_now() AS checked_at
-        FROM bronze_in b WHERE _origin = 'retry' AND NOT EXISTS (
-            SELECT 1 FROM outcomes o WHERE o._outcome = 'quarantine'
-              AND o._batch_id = b._batch_id AND o._row_number = b._row_number)
-          AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c._stale
-              AND c._batch_id = b._batch_id AND c._row_number = b._row_number)
+        FROM rows WHERE _origin = 'retry'
+          AND rowid NOT IN (SELECT _rid FROM outcomes WHERE _outcome = 'quarantine')
+          AND rowid NOT IN (SELECT _rid FROM candidates WHERE _stale)
         """,
         params,
     )
@@ -426,7 +424,8 @@ def _decide(
     dropped_parts = [
         outputs.dropped_rows_sql(
             contract,
-            "(SELECT * FROM outcomes WHERE _outcome = 'duplicate')",
+            "(SELECT * FROM rows WHERE rowid IN "
+            "(SELECT _rid FROM outcomes WHERE _outcome = 'duplicate'))",
             "exact_duplicate",
             raw_keys=True,
         )
@@ -448,8 +447,8 @@ def _decide(
         dropped_parts.append(
             outputs.dropped_rows_sql(
                 contract,
-                "(SELECT * FROM placed WHERE _pos > 1 UNION ALL BY NAME "
-                "SELECT * FROM scd_fresh WHERE _collapsed UNION ALL BY NAME "
+                "(SELECT * FROM placed WHERE _pos > 1 UNION ALL BY NAME SELECT * FROM "
+                f"{classify.with_lineage('scd_fresh')} WHERE _collapsed UNION ALL BY NAME "
                 "SELECT * FROM replaced_current)",
                 "superseded",
             )
@@ -457,7 +456,8 @@ def _decide(
         dropped_parts.append(
             outputs.dropped_rows_sql(
                 contract,
-                f"(SELECT * FROM candidates WHERE NOT _stale AND NOT {classify.beats_silver()})",
+                f"(SELECT * FROM {classify.with_lineage('candidates')} "
+                f"WHERE NOT _stale AND NOT {classify.beats_silver()})",
                 "superseded",
             )
         )
@@ -473,7 +473,9 @@ def _decide(
         silver_rows = outputs.silver_rows_sql(contract, carried, winners)
         dropped_parts.append(
             outputs.dropped_rows_sql(
-                contract, "(SELECT * FROM decided WHERE NOT _wins)", "superseded"
+                contract,
+                f"(SELECT * FROM {classify.with_lineage('decided')} WHERE NOT _wins)",
+                "superseded",
             )
         )
         dropped_parts.append(

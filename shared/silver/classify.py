@@ -47,10 +47,13 @@ def beats_silver(alias: str = "") -> str:
 def outcome_sql(contract: Contract) -> str:
     """Adds `_outcome` (applied | duplicate | quarantine | candidate) to table `rows`, using
     `known` (hash and lineage of rows already held) and `silver_seen` (Silver lineage),
-    and `_arrival`, the row's batch's place in arrival order (from `batch_arrival`)."""
+    and `_arrival`, the row's batch's place in arrival order (from `batch_arrival`). Only
+    what later steps compare is kept: the typed key, sequence, hash, `_row_number` and
+    origin; the rest of a row (its text and batch lineage) is read from `rows` by `_rid`
+    where an output needs it."""
     lineage_eq = "k._batch_id = r._batch_id AND k._row_number = r._row_number"
-    keys = [f"r.{quote(k)}, r.{quote(k + '__raw')}" for k in contract.keys]
-    columns = ", ".join([*keys, "r._seq", "r._row_hash", *(f"r.{c}" for c in LINEAGE), "r._origin"])
+    keys = [f"r.{quote(k)}" for k in contract.keys]
+    columns = ", ".join([*keys, "r._seq", "r._row_hash", "r._row_number", "r._origin"])
     # Each flag is the set of row ids a plain join finds, tested with IN: written as EXISTS
     # subqueries inside the CASE, DuckDB carried the rows through correlated joins, 3.7 times
     # as long. Only content seen more than once needs ordering: an aggregate finds it, and
@@ -80,6 +83,15 @@ def outcome_sql(contract: Contract) -> str:
             END AS _outcome
         FROM rows r LEFT JOIN batch_arrival a ON a._batch_id = r._batch_id
     """
+
+
+def with_lineage(source: str) -> str:
+    """Relation `source` (rows with `_rid`, from `outcomes` or a table derived from it)
+    with the batch lineage of each row, read from `rows`."""
+    return (
+        f"(SELECT s.*, r._batch_id, r._source_file, r._ingested_at "
+        f"FROM {source} s JOIN rows r ON r.rowid = s._rid)"
+    )
 
 
 def candidates_sql(contract: Contract) -> str:
@@ -132,11 +144,11 @@ def latest_sql(contract: Contract) -> str:
     """Non-SCD tables: `_rid` and `_wins` of every fresh candidate: one winner per key (an
     aggregate, not a window: hash grouping runs in parallel), compared with Silver. Only
     these two columns are kept: copying the candidates' text took most of the time."""
-    order = "_seq, _row_hash" if contract.sequence else "_ingested_at, _batch_id, _row_number"
+    order = "_seq, _row_hash" if contract.sequence else "_arrival, _row_number"
     # Without a sequence column the newest arrival wins, so it always beats Silver.
     wins = beats_silver("f") if contract.sequence else "true"
     keys = partition(contract)
-    used = "_rid, _seq, _row_hash, _ingested_at, _batch_id, _row_number, _silver_seq, _silver_hash"
+    used = "_rid, _seq, _row_hash, _arrival, _row_number, _silver_seq, _silver_hash"
     return f"""
         WITH fresh AS (SELECT {keys}, {used} FROM candidates WHERE NOT _stale),
         winners AS (
@@ -185,13 +197,13 @@ def scd2_sql(contract: Contract, columns: list[str]) -> str:
     return f"""
         WITH base AS (
             SELECT {", ".join("r." + quote(c) for c in columns)},
-                {", ".join("c." + x for x in LINEAGE)}, c._row_hash, c._seq, r._dq_warnings,
-                false AS _existing, NULL::TIMESTAMP AS _existing_vf
+                {", ".join("r." + x for x in LINEAGE)}, c._row_hash, c._seq, r._dq_warnings,
+                c._rid, false AS _existing, NULL::TIMESTAMP AS _existing_vf
             FROM scd_fresh c JOIN rows r ON r.rowid = c._rid
             WHERE NOT c._collapsed
             UNION ALL
             SELECT {cols}, {lineage}, _row_hash, {seq_expr(contract)} AS _seq,
-                _dq_warnings, true AS _existing, valid_from AS _existing_vf
+                _dq_warnings, NULL::BIGINT AS _rid, true AS _existing, valid_from AS _existing_vf
             FROM silver_cur s
             WHERE EXISTS (SELECT 1 FROM scd_fresh c WHERE NOT c._collapsed
                           AND {keys_match(contract, "c", "s")})
@@ -229,26 +241,22 @@ def scd2_versions_sql(contract: Contract) -> str:
 
 
 def fates_sql(contract: Contract) -> str:
-    """One row per input row: its lineage, `_origin` (new or retry) and final `fate`
-    (applied, duplicate, quarantine, silver or superseded)."""
-    cols = "_batch_id, _row_number, _origin"
+    """One row per input row: its `_origin` (new or retry) and final `fate` (applied,
+    duplicate, quarantine, silver or superseded)."""
     parts = [
-        f"SELECT {cols}, _outcome AS fate FROM outcomes WHERE _outcome <> 'candidate'",
-        f"SELECT {cols}, 'quarantine' FROM candidates WHERE _stale",
+        "SELECT _origin, _outcome AS fate FROM outcomes WHERE _outcome <> 'candidate'",
+        "SELECT _origin, 'quarantine' FROM candidates WHERE _stale",
     ]
     if contract.scd2:
         parts += [
-            f"SELECT {cols}, 'superseded' FROM candidates "
+            "SELECT _origin, 'superseded' FROM candidates "
             f"WHERE NOT _stale AND NOT {beats_silver()}",
-            f"SELECT {cols}, 'superseded' FROM scd_fresh WHERE _collapsed",
-            "SELECT p._batch_id, p._row_number, c._origin, "
-            "CASE WHEN p._pos = 1 THEN 'silver' ELSE 'superseded' END "
-            "FROM placed p JOIN candidates c "
-            "ON p._batch_id = c._batch_id AND p._row_number = c._row_number "
-            "WHERE NOT p._existing",
+            "SELECT _origin, 'superseded' FROM scd_fresh WHERE _collapsed",
+            "SELECT c._origin, CASE WHEN p._pos = 1 THEN 'silver' ELSE 'superseded' END "
+            "FROM placed p JOIN candidates c USING (_rid) WHERE NOT p._existing",
         ]
     else:
         parts.append(
-            f"SELECT {cols}, CASE WHEN _wins THEN 'silver' ELSE 'superseded' END FROM decided"
+            "SELECT _origin, CASE WHEN _wins THEN 'silver' ELSE 'superseded' END FROM decided"
         )
     return " UNION ALL ".join(parts)
