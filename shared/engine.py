@@ -64,6 +64,13 @@ def memory_capped(con: duckdb.DuckDBPyConnection, limit: int) -> Iterator[None]:
         con.execute(f"SET memory_limit = '{current}'")
 
 
+def memory_limit(con: duckdb.DuckDBPyConnection) -> float:
+    """DuckDB's memory limit in bytes, as it resolved the setting (a percentage of RAM
+    too)."""
+    (current,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    return _bytes(current)
+
+
 def _bytes(setting: str) -> float:
     """DuckDB's rendering of a size ('640.0 MiB', '2GB', '1.5 GiB') in bytes."""
     match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B\s*", setting, re.IGNORECASE)

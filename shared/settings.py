@@ -85,8 +85,9 @@ class Settings:
     """DuckDB worker threads; 0 means one per core."""
     duckdb_temp_dir: str | None = None
     """Where DuckDB spills; default is a temporary folder."""
-    silver_chunk_rows: int = 500_000
-    """A Silver build reads new Bronze batches this many rows at a time (bounds memory)."""
+    silver_chunk_rows: int = 0
+    """A Silver build reads new Bronze batches about this many rows at a time, which bounds
+    its memory; 0 sizes the chunks to DuckDB's memory limit (500,000 rows at 768 MB)."""
     llm_backend: str = "offline"
     """The advisor's language model: `offline` (rules over the evidence, no network),
     `openai`, `azure-openai` or `compatible` (any OpenAI-compatible base URL)."""
@@ -132,7 +133,7 @@ class Settings:
             duckdb_memory_limit=env.get(ENV_DUCKDB_MEMORY, "2GB"),
             duckdb_threads=int(env.get(ENV_DUCKDB_THREADS, "0") or 0),
             duckdb_temp_dir=env.get(ENV_DUCKDB_TEMP) or None,
-            silver_chunk_rows=int(env.get(ENV_SILVER_CHUNK_ROWS, "500000") or 500_000),
+            silver_chunk_rows=_count(env, ENV_SILVER_CHUNK_ROWS, 0),
             llm_backend=(env.get(ENV_LLM) or "offline").strip().lower(),
             llm_model=env.get(ENV_LLM_MODEL) or None,
             llm_deployment=env.get(ENV_LLM_DEPLOYMENT) or None,

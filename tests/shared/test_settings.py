@@ -109,3 +109,10 @@ def test_bad_llm_settings_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({name: value})
     assert name in str(caught.value)
+
+
+def test_silver_chunk_rows_default_to_the_memory_limit_and_must_be_a_count() -> None:
+    assert Settings.from_env({}).silver_chunk_rows == 0  # sized to DuckDB's memory limit
+    assert Settings.from_env({"LAKEHOUSE_SILVER_CHUNK_ROWS": "250000"}).silver_chunk_rows == 250_000
+    with pytest.raises(ConfigError, match="LAKEHOUSE_SILVER_CHUNK_ROWS"):
+        Settings.from_env({"LAKEHOUSE_SILVER_CHUNK_ROWS": "lots"})

@@ -10,15 +10,18 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from providers.storage import LocalStorage
 from shared.contracts import load_contracts
 from shared.ingest import LandingFile, ingest_files
 from shared.lake import Lake
 from shared.settings import PACKAGE_ROOT
-from shared.silver.build import build_silver
+from shared.silver import build
+from shared.silver.build import build_silver, default_chunk_rows
 from tests.conftest import PII_KEY, csv_text
 from tests.shared.silver.helpers import (
     assert_reconciles,
@@ -463,4 +466,26 @@ def test_chunks_are_key_ranges_and_a_merge_rewrites_only_the_files_it_touches(
     assert len(current) == 401
     assert current["O0150"] == "shipped"
     assert current["O9999"] == "placed"
+    assert_reconciles(lake, "orders")
+
+
+def test_chunks_are_sized_to_duckdbs_memory_limit_by_default(
+    land, lake, contracts, con, monkeypatch
+):
+    """Without `chunk_rows`, a build reads about CHUNK_ROWS_PER_GB rows per GB of DuckDB's
+    memory limit at a time: 500,000 at the 768 MB a 1.5 GB instance gives DuckDB."""
+    assert default_chunk_rows(duckdb.connect(config={"memory_limit": "768MB"})) == pytest.approx(
+        500_000, rel=0.01
+    )
+    con.execute("SET memory_limit = '1GB'")
+    monkeypatch.setattr(build, "CHUNK_ROWS_PER_GB", 100)
+    ingest_files(lake, contracts, con, [land("stores", "s.csv", [STORE])])
+    ingest_files(lake, contracts, con, [land("customers", "c.csv", [CUST])])
+    orders = [f"O{i:04d},C1,S1,2024-01-10T10:00:00,placed,2024-01-10T10:00:00" for i in range(400)]
+    ingest_files(lake, contracts, con, [land("orders", "o.csv", orders)])
+    build_silver(lake, contracts, con, PII_KEY)
+
+    files = lake.delta("silver.orders").get_add_actions(flatten=True).num_rows
+    assert files >= 3  # about 100 rows each, one file per chunk
+    assert len(rows(lake, "silver.orders")) == 400
     assert_reconciles(lake, "orders")
