@@ -3,6 +3,7 @@ commit makes Delta refuse the commit, and the write is re-run against the new ve
 
 from __future__ import annotations
 
+import random
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -149,9 +150,12 @@ def test_compaction_merges_only_small_files_and_keeps_their_order(
     keys); the small ones a daily build adds are merged, in log order."""
     monkeypatch.setattr(shared.lake, "TARGET_FILE_SIZE", 16 * 1024)
     lake, _ = two_writers(tmp_path)
-    for i in range(4):  # incompressible rows: files of the append size, keys in order
+    noise = random.Random(7)
+    for i in range(4):  # random text, hardly compressible: files of the append size
         keys = list(range(i * 5000, (i + 1) * 5000))
-        lake.append("silver.t", pa.table({"k": keys, "v": [f"{k * 7919:x}" * 3 for k in keys]}))
+        lake.append(
+            "silver.t", pa.table({"k": keys, "v": [noise.randbytes(24).hex() for _ in keys]})
+        )
     big = set(lake.delta("silver.t").file_uris())
     for i in range(30):
         keys = list(range(20_000 + i * 10, 20_000 + (i + 1) * 10))
@@ -169,3 +173,29 @@ def test_compaction_merges_only_small_files_and_keeps_their_order(
     )
     assert all(high < low for (_, high), (low, _) in pairwise(ranges))
     assert not lake.compact("silver.t", min_files=32)  # too few files now
+
+
+def test_every_write_is_compressed(tmp_path: Path) -> None:
+    """Appends, overwrites, merges and compaction all write zstd-compressed Parquet (given
+    writer properties, delta-rs writes uncompressed unless told)."""
+    import pyarrow.parquet as pq
+
+    lake = Lake(LocalStorage(tmp_path / "lake"))
+    table = pa.table({"k": [1, 2], "v": ["a", "b"]})
+    lake.append("t.appended", table)
+    lake.overwrite("t.overwritten", table)
+    lake.append("t.merged", table)
+    lake.upsert("t.merged", pa.table({"k": [2, 3], "v": ["B", "c"]}), keys=["k"])
+    for i in range(3):
+        lake.append("t.compacted", pa.table({"k": [i], "v": ["x"]}))
+    assert lake.compact("t.compacted", min_files=2)
+    files = sorted((tmp_path / "lake").rglob("*.parquet"))
+    assert len(files) >= 6
+    for file in files:
+        meta = pq.ParquetFile(file).metadata
+        codecs = {
+            meta.row_group(g).column(c).compression
+            for g in range(meta.num_row_groups)
+            for c in range(meta.num_columns)
+        }
+        assert codecs == {"ZSTD"}, (file, codecs)
