@@ -262,6 +262,12 @@ class SilverRows:
         """From rows with a boolean `_replaces` column (`outputs.replacing_sql`)."""
         flag = rows.column("_replaces")
         rows = rows.drop_columns(["_replaces"])
+        replacing = pc.sum(flag).as_py() or 0
+        # A filter copies every column: a first build, which replaces nothing, need not.
+        if replacing == 0:
+            return cls(rows, rows.slice(0, 0))
+        if replacing == rows.num_rows:
+            return cls(rows.slice(0, 0), rows)
         return cls(rows.filter(pc.invert(flag)), rows.filter(flag))
 
     @property
