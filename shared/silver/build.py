@@ -319,7 +319,8 @@ def _build_chunk(
     result.duplicates += new.get("duplicate", 0)
     result.superseded += new.get("superseded", 0)
     result.applied += new.get("applied", 0)
-    result.rechecked += sum(n for origin, _, n in fates if origin == "retry")
+    retried = sum(n for origin, _, n in fates if origin == "retry")
+    result.rechecked += retried
     result.stale += con.execute(
         "SELECT count(*) FROM candidates WHERE _stale AND _origin = 'new'"
     ).fetchall()[0][0]
@@ -337,13 +338,16 @@ def _build_chunk(
     )
     result.written += to_silver.adding.num_rows + to_silver.replacing.num_rows
     result.released += released.num_rows
-    con.register("held_out", quarantine)
-    split = (
-        "SELECT q.* FROM held_out q JOIN bronze_in b "
-        "ON q._batch_id = b._batch_id AND q._row_number = b._row_number WHERE "
-    )
-    held_new = to_arrow(con, split + "b._origin = 'new'")
-    held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
+    if retried:
+        con.register("held_out", quarantine)
+        split = (
+            "SELECT q.* FROM held_out q JOIN bronze_in b "
+            "ON q._batch_id = b._batch_id AND q._row_number = b._row_number WHERE "
+        )
+        held_new = to_arrow(con, split + "b._origin = 'new'")
+        held_changed = to_arrow(con, split + "b._origin = 'retry' AND q.status <> b._held_status")
+    else:  # every held row is new: nothing to split
+        held_new, held_changed = quarantine, quarantine.slice(0, 0)
     result.status_changed += held_changed.num_rows
     _drop_chunk_tables(con, contract)
     outputs_ = lake_io.Outputs(to_silver, held_new, held_changed, released, dropped)
