@@ -5,7 +5,8 @@
 Generates seeded retail data with about N order lines (not timed), then runs ingest, the
 Silver build and the Gold build each in its own process, and prints seconds, rows per
 second (rows read: landing rows for ingest and Silver, fact rows for Gold) and the peak
-resident memory of each phase. The lake lives in a temporary folder (or --workdir).
+resident memory of each phase, then the size of each layer of the lake on disk. The lake
+lives in a temporary folder (or --workdir).
 
     python benchmarks/pipeline.py --order-lines 10000000 --days 60 --daily 2
 
@@ -59,6 +60,16 @@ def _run_phases(workdir: Path, args: argparse.Namespace, label: str) -> None:
         rate = rows / seconds if seconds else 0.0
         print(f"{phase:<12}{seconds:>10.2f}{rows:>14,}{rate:>14,.0f}{peak_mb:>10,.0f}")
     print(f"{'total':<12}{total:>10.2f}")
+    print(_lake_sizes(workdir / "lake"))
+
+
+def _lake_sizes(lake: Path) -> str:
+    """The bytes each layer of the lake takes on disk (Delta logs and Parquet files)."""
+    parts = []
+    for layer in ("bronze", "silver", "quarantine", "gold", "_ops"):
+        size = sum(f.stat().st_size for f in (lake / layer).rglob("*") if f.is_file())
+        parts.append(f"{layer} {size / 1e6:,.1f}")
+    return "lake MB: " + ", ".join(parts)
 
 
 def _hold_back_last_days(workdir: Path, days: int) -> dict[str, list[tuple[Path, Path]]]:
