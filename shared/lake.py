@@ -39,7 +39,7 @@ STREAM_READAHEAD = {"batch_readahead": 2, "fragment_readahead": 1}
 # Row groups of 128k rows rather than delta-rs's 1M: a reader decodes a whole row group
 # at once, and 1M rows of Bronze text took about 700 MB. Compressed with zstd at level 1
 # (given writer properties, delta-rs writes uncompressed unless told): the lake of the 1M
-# benchmark takes 136 MB rather than 316 MB (snappy: 226 MB), for about 0.6 s more of its
+# benchmark takes 142 MiB rather than 338 MiB (snappy kept 72%), for about 0.6 s more of its
 # 10.3 s on a local disk; a cloud lake moves the smaller files.
 WRITER_PROPERTIES = WriterProperties(
     max_row_group_size=128 * 1024, compression="ZSTD", compression_level=1
