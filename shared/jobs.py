@@ -43,7 +43,10 @@ class Platform:
 
     @cached_property
     def lake(self) -> Lake:
-        return Lake(storage_for(self.settings.lake_url, self.settings.environ))
+        return Lake(
+            storage_for(self.settings.lake_url, self.settings.environ),
+            retention_hours=self.settings.vacuum_retention_hours,
+        )
 
     @cached_property
     def contracts(self) -> ContractSet:

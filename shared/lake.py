@@ -44,6 +44,9 @@ STREAM_READAHEAD = {"batch_readahead": 2, "fragment_readahead": 1}
 WRITER_PROPERTIES = WriterProperties(
     max_row_group_size=128 * 1024, compression="ZSTD", compression_level=1
 )
+# Files a table stopped using (rewritten by a merge, compaction or overwrite) are deleted
+# this long after: Delta's own default, so a reader of a recent version still finds them.
+DEFAULT_RETENTION_HOURS = 7 * 24
 # delta-rs holds a file in memory until it is uploaded whole: files of 32 MB rather than its
 # 100 MB default keep a streamed write of a large table about 100 MB smaller.
 TARGET_FILE_SIZE = 32 * 1024 * 1024
@@ -52,8 +55,10 @@ TARGET_FILE_SIZE = 32 * 1024 * 1024
 class Lake:
     """Delta tables under one storage root."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, retention_hours: int = DEFAULT_RETENTION_HOURS) -> None:
         self.storage = storage
+        self.retention_hours = retention_hours
+        """How long files a table no longer uses are kept (`vacuum`)."""
         self.options = storage.delta_options()
         self._open: dict[str, DeltaTable] = {}
         self._checked: dict[str, float] = {}
@@ -397,6 +402,32 @@ class Lake:
             ),
         )
         return True
+
+    def vacuum(self, table: str) -> int:
+        """Delete the files `table` stopped using more than `retention_hours` ago (Delta
+        VACUUM); returns how many. Without it, every rewrite (a daily Gold rebuild above
+        all) leaves the old files behind for good."""
+        delta = self.delta(table)
+        if delta is None:
+            return 0
+
+        def vacuum(dry_run: bool) -> list[str]:
+            # The retention is this Lake's, not the table's `deletedFileRetentionDuration`.
+            return delta.vacuum(
+                retention_hours=self.retention_hours,
+                dry_run=dry_run,
+                enforce_retention_duration=False,
+            )
+
+        # delta-rs lists a removed file again in every vacuum until a checkpoint drops it,
+        # deleted or not, and each vacuum that deletes commits twice: only files still
+        # there are worth a vacuum (and Gold takes a commit to its input for a change).
+        layer, _, name = table.partition(".")
+        present = {path.rsplit("/", 1)[-1] for path in self.storage.list(f"{layer}/{name}/")}
+        stale = {path.rsplit("/", 1)[-1] for path in vacuum(dry_run=True)} & present
+        if stale:
+            self._retry(table, lambda: vacuum(dry_run=False))
+        return len(stale)
 
     def _retry(self, table: str, action: Callable[[], T]) -> T:
         self._missing.discard(table)

@@ -31,6 +31,7 @@ ENV_DUCKDB_MEMORY = "LAKEHOUSE_DUCKDB_MEMORY"
 ENV_DUCKDB_THREADS = "LAKEHOUSE_DUCKDB_THREADS"
 ENV_DUCKDB_TEMP = "LAKEHOUSE_DUCKDB_TEMP"
 ENV_SILVER_CHUNK_ROWS = "LAKEHOUSE_SILVER_CHUNK_ROWS"
+ENV_VACUUM_RETENTION_HOURS = "LAKEHOUSE_VACUUM_RETENTION_HOURS"
 ENV_LLM = "LAKEHOUSE_LLM"
 ENV_LLM_MODEL = "LAKEHOUSE_LLM_MODEL"
 ENV_LLM_DEPLOYMENT = "LAKEHOUSE_LLM_DEPLOYMENT"
@@ -88,6 +89,9 @@ class Settings:
     silver_chunk_rows: int = 0
     """A Silver build reads new Bronze batches about this many rows at a time, which bounds
     its memory; 0 sizes the chunks to DuckDB's memory limit (500,000 rows at 768 MB)."""
+    vacuum_retention_hours: int = 7 * 24
+    """Hours a lake table keeps the files it stopped using (rewritten by a merge, compaction
+    or a Gold rebuild) before a build deletes them; readers of older versions need them."""
     llm_backend: str = "offline"
     """The advisor's language model: `offline` (rules over the evidence, no network),
     `openai`, `azure-openai` or `compatible` (any OpenAI-compatible base URL)."""
@@ -134,6 +138,7 @@ class Settings:
             duckdb_threads=int(env.get(ENV_DUCKDB_THREADS, "0") or 0),
             duckdb_temp_dir=env.get(ENV_DUCKDB_TEMP) or None,
             silver_chunk_rows=_count(env, ENV_SILVER_CHUNK_ROWS, 0),
+            vacuum_retention_hours=_count(env, ENV_VACUUM_RETENTION_HOURS, 7 * 24),
             llm_backend=(env.get(ENV_LLM) or "offline").strip().lower(),
             llm_model=env.get(ENV_LLM_MODEL) or None,
             llm_deployment=env.get(ENV_LLM_DEPLOYMENT) or None,

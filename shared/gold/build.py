@@ -124,6 +124,8 @@ def build_gold(
     except Exception as exc:
         run.record(lake, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    for name in result.tables:
+        lake.vacuum(f"gold.{name}")
     run.rows_written = sum(result.tables.values())
     run.details = {
         "silver_run_id": silver_run,

@@ -22,9 +22,14 @@ from shared.silver.validate import LINEAGE
 
 
 def compact(lake: Lake, tables: list[str]) -> None:
+    """Compact the Silver and quarantine tables a build wrote, and the bookkeeping tables,
+    and delete the files they stopped using past the lake's retention. Silver and
+    quarantine tables a build left alone are not touched: a vacuum that deletes files
+    commits, and Gold would take that for a change of its input."""
     names = [f"{layer}.{t}" for t in tables for layer in ("silver", "quarantine")]
     for name in [*names, PROCESSED_BATCHES, DQ_RESULTS, DROPPED_ROWS, RUNS, INGEST_LEDGER]:
         lake.compact(name)
+        lake.vacuum(name)
 
 
 def bronze_batches(con: duckdb.DuckDBPyConnection, bronze: Any) -> list[tuple[str, int, Any]]:

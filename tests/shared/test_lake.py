@@ -199,3 +199,23 @@ def test_every_write_is_compressed(tmp_path: Path) -> None:
             for c in range(meta.num_columns)
         }
         assert codecs == {"ZSTD"}, (file, codecs)
+
+
+def test_vacuum_deletes_only_files_unused_for_longer_than_the_retention(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "lake")
+    kept = Lake(store)  # the default retention: a week
+    kept.overwrite("gold.t", pa.table({"k": [1]}))
+    kept.overwrite("gold.t", pa.table({"k": [2]}))
+    files = lambda: sorted((tmp_path / "lake" / "gold" / "t").glob("*.parquet"))  # noqa: E731
+    assert len(files()) == 2
+    assert kept.vacuum("gold.t") == 0  # the replaced file was removed moments ago
+    assert len(files()) == 2
+    version = kept.delta("gold.t").version()
+
+    eager = Lake(store, retention_hours=0)
+    assert eager.vacuum("gold.t") == 1
+    assert [f.name for f in files()] == [Path(u).name for u in eager.delta("gold.t").file_uris()]
+    assert rows(eager, "gold.t") == [(2,)]
+    assert eager.vacuum("gold.t") == 0
+    assert eager.delta("gold.t").version() == version + 2  # VACUUM START and END, once
+    assert eager.vacuum("gold.missing") == 0

@@ -116,3 +116,15 @@ def test_silver_chunk_rows_default_to_the_memory_limit_and_must_be_a_count() -> 
     assert Settings.from_env({"LAKEHOUSE_SILVER_CHUNK_ROWS": "250000"}).silver_chunk_rows == 250_000
     with pytest.raises(ConfigError, match="LAKEHOUSE_SILVER_CHUNK_ROWS"):
         Settings.from_env({"LAKEHOUSE_SILVER_CHUNK_ROWS": "lots"})
+
+
+def test_the_vacuum_retention_is_whole_hours_and_reaches_the_lake(tmp_path) -> None:
+    from shared.jobs import Platform
+
+    assert Settings.from_env({}).vacuum_retention_hours == 7 * 24
+    settings = Settings.from_env(
+        {"LAKEHOUSE_VACUUM_RETENTION_HOURS": "24"}, lake_url=str(tmp_path / "lake")
+    )
+    assert Platform(settings).lake.retention_hours == 24
+    with pytest.raises(ConfigError, match="LAKEHOUSE_VACUUM_RETENTION_HOURS"):
+        Settings.from_env({"LAKEHOUSE_VACUUM_RETENTION_HOURS": "a week"})

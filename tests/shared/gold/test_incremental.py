@@ -188,3 +188,31 @@ def test_a_large_change_or_a_large_fact_table_rebuilds_fact_sales_whole(
         == "fact_sales rebuilt whole: it holds 4 rows, more than a merge keeps to its memory"
     )
     assert {r["status"] for r in gold(lake, "fact_sales")} == {"shipped"}
+
+
+def test_builds_delete_the_files_their_tables_stopped_using(land, deliver, lake, con) -> None:
+    """Past the lake's retention (0 hours here), Silver's MERGE and Gold's rebuild leave on
+    disk only the files their tables use; a Silver build with nothing new leaves Silver's
+    versions alone, so the next Gold run is still a no-op."""
+    lake.retention_hours = 0
+    deliver(*parents(land, [customer("C1")], [product("P1", "2.00", "5.00")]))
+    deliver(
+        land("orders", "o1.csv", [order("O1", "C1", "2024-02-10T10:00:00")]),
+        land("order_lines", "l1.csv", ["O1,1,P1,1,5.00,0"]),
+    )
+    assert build_gold(lake, con, now=GOLD_NOW).status == "succeeded"
+    shipped = order("O1", "C1", "2024-02-10T10:00:00", "shipped", "2024-02-11T10:00:00")
+    deliver(land("orders", "o2.csv", [shipped]))  # a MERGE rewrites the Silver file
+    assert lake.delta("silver.orders").history(1)[0]["operation"] == "VACUUM END"
+    assert build_gold(lake, con, now=GOLD_NOW, full_refresh=True).status == "succeeded"
+
+    root = Path(lake.storage.local_path(""))
+    for table in ("silver.orders", *(f"gold.{m.name}" for m in load_models())):
+        on_disk = {f.name for f in (root / table.replace(".", "/")).glob("*.parquet")}
+        assert on_disk == {Path(u).name for u in lake.delta(table).file_uris()}, table
+    assert gold(lake, "fact_sales")[0]["status"] == "shipped"
+
+    versions = {t: lake.delta(f"silver.{t}").version() for t in ("orders", "order_lines")}
+    assert deliver().status == "noop"
+    assert {t: lake.delta(f"silver.{t}").version() for t in versions} == versions
+    assert build_gold(lake, con, now=GOLD_NOW).status == "noop"
