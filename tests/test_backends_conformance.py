@@ -49,8 +49,17 @@ def run_pipeline(target: LakeTarget, generated: GenerateResult) -> dict[str, lis
     jobs.build_silver_job(settings, now=BUILD_CLOCK)
     gold = jobs.build_gold_job(settings, now=BUILD_CLOCK)
     assert gold.status == "succeeded", gold
+    # Rebuilt past a retention of 0 hours, Gold keeps on the store only the files it uses.
+    eager = settings.with_(vacuum_retention_hours=0)
+    assert jobs.build_gold_job(eager, now=BUILD_CLOCK, full_refresh=True).status == "succeeded"
 
     lake = Lake(store)
+    for table in tables():
+        if table.startswith("gold."):
+            stored = store.list(table.replace(".", "/") + "/")
+            names = {p.rsplit("/", 1)[-1] for p in stored if p.endswith(".parquet")}
+            used = {u.rsplit("/", 1)[-1] for u in lake.delta(table).file_uris()}
+            assert names == used, f"{table} keeps unused files on {target.backend}"
     contents = {}
     for table in tables():
         data = lake.read(table)
