@@ -422,9 +422,11 @@ class Lake:
         # delta-rs lists a removed file again in every vacuum until a checkpoint drops it,
         # deleted or not, and each vacuum that deletes commits twice: only files still
         # there are worth a vacuum (and Gold takes a commit to its input for a change).
+        expired = {path.rsplit("/", 1)[-1] for path in vacuum(dry_run=True)}
+        if not expired:
+            return 0
         layer, _, name = table.partition(".")
-        present = {path.rsplit("/", 1)[-1] for path in self.storage.list(f"{layer}/{name}/")}
-        stale = {path.rsplit("/", 1)[-1] for path in vacuum(dry_run=True)} & present
+        stale = expired & {p.rsplit("/", 1)[-1] for p in self.storage.list(f"{layer}/{name}/")}
         if stale:
             self._retry(table, lambda: vacuum(dry_run=False))
         return len(stale)
