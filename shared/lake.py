@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from deltalake import (
     CommitProperties,
@@ -388,12 +389,17 @@ class Lake:
 
     def compact(self, table: str, *, min_files: int = 32) -> bool:
         """Rewrite many small files into few (Delta OPTIMIZE), once a table has at least
-        `min_files`; every incremental run adds files, and readers pay per file. Only files
-        under the size appends write are merged, in log order: Silver's files each hold a
-        range of keys (see `shared.silver.staging`), which merging them into delta-rs's
-        default 100 MB files would mix, and a MERGE would then rewrite more of the table."""
+        `min_files` under a quarter of TARGET_FILE_SIZE; every incremental run adds such files, and
+        readers pay per file. Only files under the size appends write are merged, in log
+        order: Silver's files each hold a range of keys (see `shared.silver.staging`), which
+        merging them into delta-rs's default 100 MB files would mix, and a MERGE would then
+        rewrite more of the table. Files of a large load's chunks are not small: merging
+        them in pairs made a 10M first load rewrite all 718 MB of its dropped-row records."""
         delta = self.delta(table)
         if delta is None or len(delta.file_uris()) < min_files:
+            return False
+        sizes = pa.table(delta.get_add_actions(flatten=False)).column("size_bytes")
+        if pc.sum(pc.less(sizes, TARGET_FILE_SIZE // 4)).as_py() < min_files:
             return False
         self._retry(
             table,

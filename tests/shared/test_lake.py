@@ -147,7 +147,8 @@ def test_compaction_merges_only_small_files_and_keeps_their_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Files of the append size are left as they are (each of Silver's holds a range of
-    keys); the small ones a daily build adds are merged, in log order."""
+    keys), and do not count toward compaction; once there are `min_files` small ones, as a
+    daily build adds, they are merged, in log order."""
     monkeypatch.setattr(shared.lake, "TARGET_FILE_SIZE", 16 * 1024)
     lake, _ = two_writers(tmp_path)
     noise = random.Random(7)
@@ -157,15 +158,17 @@ def test_compaction_merges_only_small_files_and_keeps_their_order(
             "silver.t", pa.table({"k": keys, "v": [noise.randbytes(24).hex() for _ in keys]})
         )
     big = set(lake.delta("silver.t").file_uris())
-    for i in range(30):
+    for i in range(32):
         keys = list(range(20_000 + i * 10, 20_000 + (i + 1) * 10))
         lake.append("silver.t", pa.table({"k": keys, "v": [str(k) for k in keys]}))
+        if i == 30:  # 35 files, but only 31 small ones
+            assert not lake.compact("silver.t", min_files=32)
     before = rows(lake, "silver.t")
     assert lake.compact("silver.t", min_files=32)
 
     files = set(lake.delta("silver.t").file_uris())
     assert big <= files  # untouched
-    assert 1 <= len(files - big) <= 2  # the 30 small files became one or two
+    assert 1 <= len(files - big) <= 2  # the 32 small files became one or two
     assert rows(lake, "silver.t") == before
     ranges = sorted(
         (a["min.k"], a["max.k"])
